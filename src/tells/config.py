@@ -1,0 +1,43 @@
+"""Settings: one frozen dataclass passed down the pipeline (no globals)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+
+def tells_home() -> Path:
+    """Cache root for models and sample media: ``$TELLS_HOME`` or the user cache directory."""
+    env = os.environ.get("TELLS_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("tells", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Analysis settings. Times are in seconds so any frame rate works."""
+
+    max_faces: int = 4
+    #: minimum confidence of the full-range detector for a new face
+    detect_confidence: float = 0.5
+    #: seconds between full-frame detection passes looking for new faces
+    detect_interval_s: float = 1.0
+    #: a lost face keeps its id if it reappears within this many seconds
+    track_keep_s: float = 1.0
+    #: side of the aligned canonical face crop in pixels
+    crop_size: int = 128
+    #: quality thresholds
+    min_face_px: int = 48
+    max_yaw_rad: float = 0.6
+    max_pitch_rad: float = 0.5
+    blur_threshold: float = 15.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
