@@ -35,6 +35,8 @@ class Settings:
     max_yaw_rad: float = 0.6
     max_pitch_rad: float = 0.5
     blur_threshold: float = 15.0
+    #: frames whose longer side exceeds this are downscaled for analysis (4K → 1920)
+    max_side: int = 1920
 
     def to_dict(self) -> dict:
         return asdict(self)

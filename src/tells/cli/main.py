@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tells.face.mp import install_native_log_filter
+
+    install_native_log_filter()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

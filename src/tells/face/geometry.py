@@ -1,0 +1,103 @@
+"""Rigid geometry on the 478-point mesh: the project's reference face, similarity fits
+(Umeyama), head pose as OpenFace-style Euler angles, and the mirror map between left and
+right landmarks.
+
+The reference shape (``data/reference_shape.npy``) is the project's own mean face, built by
+``scripts/build_reference_shape.py`` from meshes of the sample media: generalised Procrustes
+mean, made left/right symmetric, in a head frame where x points to the subject's left (image
+right), y down (forehead to chin), z away from the camera; unit = outer eye-corner distance.
+Zero pose means the face looks straight at the camera with the forehead-chin line upright.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).parent / "data"
+
+#: landmarks that expressions barely move: forehead, nose bridge and tip, eye corners, cheekbone
+#: line at eye level, nose wings. Used for pose and alignment.
+RIGID_POINTS = np.array([
+    10, 338, 297, 332, 109, 67, 103, 151, 9,  # forehead
+    168, 6, 197, 195, 5, 4, 1, 2,  # nose bridge and tip
+    33, 133, 362, 263,  # eye corners
+    127, 356, 234, 454,  # face sides at eye level
+    98, 327,  # nose wings
+])
+#: points on the face's midline (used to build the reference frame)
+MIDLINE_POINTS = np.array([10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 2, 164, 0, 11, 12, 13, 14,
+                           15, 16, 17, 18, 200, 199, 175, 152])
+RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263  # subject's right/left
+
+
+@lru_cache(maxsize=1)
+def reference_shape() -> np.ndarray:
+    """(478, 3) float64 reference face in the head frame (see module docstring)."""
+    return np.load(DATA / "reference_shape.npy").astype(np.float64)
+
+
+@lru_cache(maxsize=1)
+def mirror_index() -> np.ndarray:
+    """``mirror_index()[i]`` is the landmark mirroring ``i`` across the midline."""
+    return np.load(DATA / "mirror_index.npy").astype(np.int64)
+
+
+def umeyama(src: np.ndarray, dst: np.ndarray, scale: bool = True):
+    """Least-squares similarity ``dst ≈ s * R @ src + t`` (Umeyama 1991).
+
+    Parameters
+    ----------
+    src, dst : (N, D) arrays of corresponding points.
+    scale : fit a scale factor (otherwise ``s = 1``).
+
+    Returns
+    -------
+    s : float, R : (D, D) rotation (det +1), t : (D,) translation.
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    cov = b.T @ a / len(src)
+    u, d, vt = np.linalg.svd(cov)
+    sign = np.ones(len(d))
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[-1] = -1.0
+    rot = (u * sign) @ vt
+    s = float((d * sign).sum() / (a**2).sum() * len(src)) if scale else 1.0
+    t = mu_d - s * rot @ mu_s
+    return s, rot, t
+
+
+def rotation_to_euler(rot: np.ndarray) -> tuple[float, float, float]:
+    """OpenFace convention: ``R = Rx @ Ry @ Rz``; returns (Rx pitch, Ry yaw, Rz roll) in
+    radians, camera frame x right, y down, z away from the camera."""
+    q0 = np.sqrt(max(1e-12, 1 + rot[0, 0] + rot[1, 1] + rot[2, 2])) / 2
+    q1 = (rot[2, 1] - rot[1, 2]) / (4 * q0)
+    q2 = (rot[0, 2] - rot[2, 0]) / (4 * q0)
+    q3 = (rot[1, 0] - rot[0, 1]) / (4 * q0)
+    t1 = 2 * (q0 * q2 + q1 * q3)
+    yaw = float(np.arcsin(np.clip(t1, -1.0, 1.0)))
+    pitch = float(np.arctan2(2 * (q0 * q1 - q2 * q3), q0**2 - q1**2 - q2**2 + q3**2))
+    roll = float(np.arctan2(2 * (q0 * q3 - q1 * q2), q0**2 + q1**2 - q2**2 - q3**2))
+    return pitch, yaw, roll
+
+
+def head_pose(landmarks: np.ndarray):
+    """Fit the reference face to a mesh.
+
+    Returns ``(s, R, t, euler)`` where ``landmarks[RIGID] ≈ s R ref[RIGID] + t`` and
+    ``euler = (Rx, Ry, Rz)`` radians.
+    """
+    ref = reference_shape()
+    s, rot, t = umeyama(ref[RIGID_POINTS], landmarks[RIGID_POINTS])
+    return s, rot, t, rotation_to_euler(rot)
+
+
+def to_head_frame(landmarks: np.ndarray, s: float, rot: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Pose-normalised landmarks: undo the fitted similarity so the face is in the reference
+    head frame (frontal, unit eye-corner distance)."""
+    return ((landmarks - t) @ rot) / s

@@ -1,0 +1,70 @@
+"""Image helpers for stimuli: reading with clear errors, writing PNG, and the 2-D similarity
+fit that registers an expression image onto its neutral image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tells.errors import InputError, OutputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Read an image file as an ``(H, W, 3)`` uint8 RGB array.
+
+    Raises
+    ------
+    InputError
+        The file is missing or is not a readable image.
+    """
+    import cv2
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such image file")
+    data = np.fromfile(p, dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if img is None:
+        raise InputError(f"{p}: cannot read the image (not a PNG/JPEG or the file is corrupt)")
+    return np.ascontiguousarray(img[:, :, ::-1])
+
+
+def write_png(path: str | Path, rgb: np.ndarray) -> None:
+    import cv2
+
+    p = Path(path)
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]))
+    if not ok:
+        raise OutputError(f"{p}: cannot encode the image")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(buf.tobytes())
+    except OSError as exc:
+        raise OutputError(f"{p}: cannot write ({exc.strerror})") from None
+
+
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity transform (rotation, uniform scale, translation) taking 2-D
+    points ``src`` onto ``dst`` (Umeyama). Returns the ``2x3`` matrix for ``cv2.warpAffine``."""
+    src = np.asarray(src, dtype=np.float64)[:, :2]
+    dst = np.asarray(dst, dtype=np.float64)[:, :2]
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s_c, d_c = src - mu_s, dst - mu_d
+    cov = d_c.T @ s_c / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    d = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[1, 1] = -1
+    rot = u @ d @ vt
+    var_s = (s_c**2).sum() / len(src)
+    scale = float(np.trace(np.diag(sig) @ d) / var_s) if var_s > 0 else 1.0
+    t = mu_d - scale * rot @ mu_s
+    return np.hstack([scale * rot, t[:, None]])
+
+
+def apply_affine(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    pts = np.asarray(pts, dtype=np.float64)[:, :2]
+    return pts @ m[:, :2].T + m[:, 2]

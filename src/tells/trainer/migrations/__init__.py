@@ -1,0 +1,1 @@
+"""Alembic migrations of the trainer database (run by :func:`tells.trainer.db.migrate`)."""
