@@ -21,7 +21,7 @@ def tells_home() -> Path:
 class Settings:
     """Analysis settings. Times are in seconds so any frame rate works."""
 
-    max_faces: int = 4
+    max_faces: int = 8
     #: minimum confidence of the full-range detector for a new face
     detect_confidence: float = 0.5
     #: seconds between full-frame detection passes looking for new faces

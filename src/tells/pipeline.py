@@ -1,4 +1,4 @@
-"""The per-frame hot path, top to bottom: decode → track faces → pose, alignment, quality →
+"""The per-frame hot path, top to bottom: decode (ahead, in a thread) → track faces → pose, alignment, quality →
 per-face stages (FACS, emotion, spotting as they arrive) → one row per face per frame.
 
 Memory stays bounded: frames are dropped as soon as they are processed; rows go into compact
@@ -17,6 +17,7 @@ from tells.contract import GEOMETRY_COLUMNS, QUALITY_COLUMNS
 from tells.face.observation import FaceObservation
 from tells.face.track import FaceTracker, observe
 from tells.io.frames import Frame
+from tells.io.prefetch import prefetch
 from tells.io.table import FrameTable
 
 
@@ -67,7 +68,7 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     clock = time.perf_counter
     start = clock()
     try:
-        for frame in frames:
+        for frame in prefetch(frames):
             faces = tracker.update(frame.image, frame.t)
             if not faces:  # keep the timeline complete
                 table.append({"frame": frame.index, "timestamp": frame.t, "face_id": -1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from contextlib import contextmanager
 from typing import Any
 
@@ -54,8 +55,15 @@ def progress(description: str, total: int | None, enabled: bool = True, unit: st
     ]
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(description, total=total, rate="")
+        pending = [0, time.monotonic()]
 
-        def advance(n: int = 1, **fields):
-            bar.update(task, advance=n, **fields)
+        def advance(n: int = 1, **fields):  # redraw at most ten times a second
+            pending[0] += n
+            now = time.monotonic()
+            if now - pending[1] >= 0.1:
+                bar.update(task, advance=pending[0], **fields)
+                pending[0], pending[1] = 0, now
 
         yield advance
+        if pending[0]:
+            bar.update(task, advance=pending[0])

@@ -56,8 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     from tells.face.mp import install_native_log_filter
 
     install_native_log_filter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    from tells.cli.bench import sub_bench_parser
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    sub_bench = sub_bench_parser(argv)
+    if sub_bench is not None:
+        parser, args = sub_bench, sub_bench.parse_args(argv[2:])
+    else:
+        parser = build_parser()
+        args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -137,8 +137,20 @@ class VideoSource:
                 f"decoding stopped after {index} frames ({type(exc).__name__}: {exc}); "
                 "the file looks truncated or corrupt"
             )
+        announced = self.info.frame_count
         if index == 0 and not self.info.warnings:
             self.info.warnings.append("the video stream holds no decodable frames")
+        elif not self.info.warnings and announced and index < announced - max(2, announced // 100):
+            self.info.warnings.append(
+                f"the stream ended after {index} of the {announced} frames its header "
+                "announces; the file looks truncated"
+            )
+        elif (not self.info.warnings and not announced and self.info.duration_s
+              and last_t < self.info.duration_s - max(0.5, 0.05 * self.info.duration_s)):
+            self.info.warnings.append(
+                f"the stream ended at {last_t:.2f} s of the {self.info.duration_s:.2f} s its "
+                "header announces; the file looks truncated"
+            )
         self.info.frame_count = index
 
     def close(self) -> None:
