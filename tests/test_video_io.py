@@ -59,3 +59,26 @@ def test_large_frames_are_downscaled_for_analysis(tmp_path):
     with open_video(path, max_side=1920) as v:
         f = next(iter(v))
     assert f.image.shape == (1080, 1920, 3) and f.scale == pytest.approx(2.0)
+
+
+def test_rotation_matrix_is_applied(tmp_path):
+    """A phone-style portrait mp4: the track header's matrix says 'rotate 90° clockwise'."""
+    import struct
+
+    img = np.zeros((120, 160, 3), np.uint8)
+    img[:40, :40] = 255  # a white block top-left in the stored picture
+    path = write_video(tmp_path / "stored.mp4", [img] * 5, fps=10)
+    data = bytearray(path.read_bytes())
+    tkhd = data.find(b"tkhd")
+    assert data[tkhd + 4] == 0  # version 0 header: the matrix starts 40 bytes in
+    m = tkhd + 4 + 40
+    assert struct.unpack(">9i", bytes(data[m:m + 36]))[0] == 65536  # identity before
+    data[m:m + 36] = struct.pack(">9i", 0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30)
+    rotated = tmp_path / "portrait.mp4"
+    rotated.write_bytes(bytes(data))
+    with open_video(rotated) as v:
+        frame = next(iter(v))
+        assert v.info.width == 120 and v.info.height == 160
+    assert frame.image.shape == (160, 120, 3)
+    # shown rotated clockwise: the block is now top-right
+    assert frame.image[:35, -35:].mean() > 200 and frame.image[:35, :35].mean() < 50

