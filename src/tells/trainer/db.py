@@ -84,6 +84,9 @@ class Answer(Base):
     measured_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     measured_frames: Mapped[int | None] = mapped_column(Integer, nullable=True)
     frame_period_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: times the flash was shown: one more for each flash that missed its duration by more
+    #: than a display frame (dropped frames); the measured values are the last flash's
+    flash_attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     #: from the end of the flash to the answer
     reaction_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: key | click

@@ -253,7 +253,8 @@ def build_from_folder(folder: str | Path, name: str | None = None, *,
         except InputError as exc:
             pack.problems.append(Problem(where, str(exc)))
         else:
-            item_id = f"{emotion}-{item}"
+            # opaque id: image URLs must not give the answer away
+            item_id = "i" + hashlib.sha256(f"{emotion}/{item}".encode()).hexdigest()[:10]
             add_item(pack, item_id, pair, emotion=emotion, aus=PROTOTYPES[emotion],
                      aus_source="prototype", face_key=file_key(n), status="accepted",
                      origin={"neutral": str(n), "expression": str(e),

@@ -97,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
         t = self.trainer
         if path in ("/", "/index.html") or path in ("/progress", "/review", "/train"):
             self._send(200, (STATIC / "index.html").read_bytes(), "text/html; charset=utf-8")
+        elif path == "/favicon.ico":
+            self.send_response(HTTPStatus.NO_CONTENT)
+            self.end_headers()
         elif path.startswith("/static/") and path[8:] in _STATIC_FILES:
             name = path[8:]
             self._send(200, (STATIC / name).read_bytes(), _STATIC_FILES[name] + "; charset=utf-8")
@@ -158,6 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
                 measured_ms=body.get("measured_ms"), measured_frames=body.get("measured_frames"),
                 frame_period_ms=body.get("frame_period_ms"), reaction_ms=body.get("reaction_ms"),
                 input_method=str(body.get("input", "key")),
+                flash_attempts=body.get("flash_attempts", 1),
             ))
         elif (m := _SESSION_RE.match(path)) and m.group(2) == "lesson":
             self._json(t.lesson_done(int(m.group(1)), int(body.get("index", -1))))

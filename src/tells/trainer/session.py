@@ -245,7 +245,8 @@ class Trainer:
             return self._step(db, s)
 
     def answer(self, sid: int, index: int, answer: str, *, measured_ms=None, measured_frames=None,
-               frame_period_ms=None, reaction_ms=None, input_method: str = "key") -> dict:
+               frame_period_ms=None, reaction_ms=None, input_method: str = "key",
+               flash_attempts: int = 1) -> dict:
         """Store an answer to the trial at ``index`` and return feedback and the next step.
 
         An answer for a step that is not the current trial (a double submit) is ignored and the
@@ -267,6 +268,7 @@ class Trainer:
                 measured_frames=None if measured_frames is None else int(measured_frames),
                 frame_period_ms=_num(frame_period_ms), reaction_ms=_num(reaction_ms),
                 input_method="click" if input_method == "click" else "key",
+                flash_attempts=max(1, int(_num(flash_attempts) or 1)),
             ))
             s.position += 1
             if s.position >= len(s.plan):
@@ -313,7 +315,7 @@ class Trainer:
         """All answers as CSV (one row per answer); written to ``out`` when given."""
         cols = ["trainee", "session", "trial_index", "phase", "item", "emotion", "answer",
                 "correct", "set_ms", "measured_ms", "measured_frames", "frame_period_ms",
-                "reaction_ms", "input", "answered_at"]
+                "reaction_ms", "flash_attempts", "input", "answered_at"]
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(cols)
@@ -326,7 +328,7 @@ class Trainer:
                 w.writerow([name, a.session_id, a.trial_index, a.phase, a.item_key, a.emotion,
                             a.answer, int(a.correct), a.set_ms, _r(a.measured_ms),
                             a.measured_frames, _r(a.frame_period_ms), _r(a.reaction_ms),
-                            a.input_method, _iso(a.answered_at)])
+                            a.flash_attempts, a.input_method, _iso(a.answered_at)])
         text = buf.getvalue()
         if out is not None:
             try:
@@ -376,6 +378,7 @@ def score(answers: list[Answer], config: dict, meta: dict | None = None) -> dict
         "staircase_levels_ms": list(LEVELS_MS),
         "practice_durations_ms": [a.set_ms for a in by_phase["practice"]],
         "flash_timing_max_error_ms": _r(max(abs(m - s) for s, m in timing)) if timing else None,
+        "flashes_repeated": sum(a.flash_attempts - 1 for a in answers),
         "test_ms": config.get("test_ms"),
         "notes": list(config.get("notes") or []),
         "disclaimer": f"{TRAINER_NOTE} {DISCLAIMER}",

@@ -36,6 +36,10 @@ async function api(path, body) {
   return data;
 }
 
+function render(...children) {
+  app.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 function pct(x) { return x === null || x === undefined ? "–" : Math.round(x * 100) + "%"; }
 function ms(x) { return x === null || x === undefined ? "–" : Math.round(x) + " ms"; }
 function cap(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
@@ -70,14 +74,19 @@ function flash(canvas, neutral, expression, setMs, beforeMs) {
     let phase = "before", t0 = null, tOn = null, frames = 0;
     function tick(ts) {
       if (phase === "before") {
-        if (t0 === null) { ctx.drawImage(neutral, 0, 0, canvas.width, canvas.height); t0 = ts; }
+        if (t0 === null) {
+          ctx.drawImage(neutral, 0, 0, canvas.width, canvas.height); t0 = ts;
+          canvas.dataset.showing = "neutral";
+        }
         else if (ts - t0 >= beforeMs - half) {
           ctx.drawImage(expression, 0, 0, canvas.width, canvas.height);
           tOn = ts; phase = "on"; frames = 1;
+          canvas.dataset.showing = "expression";
         }
       } else {
         if (ts - tOn >= setMs - half) {
           ctx.drawImage(neutral, 0, 0, canvas.width, canvas.height);
+          canvas.dataset.showing = "neutral-after";
           resolve({ measured_ms: ts - tOn, measured_frames: frames, t_off: ts });
           return;
         }
@@ -104,6 +113,7 @@ function drawMarks(svg, marks, size) {
       let dx = 0, dy = 0;
       if (m.direction === "up") dy = -L; else if (m.direction === "down") dy = L;
       else if (m.direction === "out") dx = x < cx ? -L : L; else if (m.direction === "in") dx = x < cx ? L : -L;
+      else if (m.direction === "together") dy = i === 0 ? L : -L;
       mk("circle", { cx: x, cy: y, r: size * 0.018, fill: "none", stroke: "#ffd54f", "stroke-width": 2.5 });
       mk("line", { x1: x, y1: y, x2: x + dx, y2: y + dy, stroke: "#ffd54f", "stroke-width": 2.5, "marker-end": "url(#arr)" });
       if (i === 0) {
@@ -137,7 +147,7 @@ async function startPage() {
     } catch (err) { msg.textContent = err.message; }
   };
   keyHandler = (e) => { if (e.key === "Enter") { e.preventDefault(); start(); } };
-  app.replaceChildren(
+  render(
     h("h1", {}, "Recognise micro-expressions"),
     h("div", { class: "card" },
       h("p", {}, "A face appears, shows an emotion for a fraction of a second, and returns to neutral. Name the emotion with keys 1–7 or by clicking. The session runs: a short test, a lesson per emotion, practice with feedback where the flash gets shorter as you improve, and a final test."),
@@ -157,6 +167,8 @@ async function startPage() {
 // Session steps
 
 function runStep(step) {
+  app.dataset.step = step.index;
+  app.dataset.view = step.kind;
   if (step.kind === "trial") return trialPage(step);
   if (step.kind === "lesson") return lessonPage(step);
   return reportPage(step.report);
@@ -184,13 +196,14 @@ async function trialPage(step) {
     const res = await api(`/api/sessions/${step.session}/answer`, {
       index: step.index, answer: emotion, input, reaction_ms: rt,
       measured_ms: timing.measured_ms, measured_frames: timing.measured_frames, frame_period_ms: framePeriod,
+      flash_attempts: timing.flash_attempts,
     });
     if (res.stale) return runStep(res.next);
     if (!step.feedback) return runStep(res.next);
     showFeedback(res, canvas, svg, fb);
   };
   const buttons = answerButtons(onAnswer);
-  app.replaceChildren(
+  render(
     h("div", { class: "phase" },
       h("span", { id: "phase-name" }, PHASE_NAMES[step.phase] + (step.phase === "practice" ? ` · flash ${Math.round(step.set_ms)} ms` : "")),
       h("span", {}, `${step.trials_done + 1} / ${step.trials_total}`)),
@@ -203,7 +216,15 @@ async function trialPage(step) {
   } catch (err) { fb.className = "feedback bad"; fb.textContent = err.message; return; }
   stage.dataset.ready = "1";
   timing = null;
-  const t = await flash(canvas, neutral, expression, step.set_ms, step.neutral_before_ms);
+  // A flash that missed its duration by more than a display frame (a dropped frame when the
+  // computer is busy) is not a valid trial: show it again, up to three times in all.
+  let t, attempts = 0;
+  do {
+    attempts += 1;
+    t = await flash(canvas, neutral, expression, step.set_ms, attempts === 1 ? step.neutral_before_ms : 700);
+  } while (Math.abs(t.measured_ms - step.set_ms) > (framePeriod || 16.67) && attempts < 3);
+  t.flash_attempts = attempts;
+  stage.dataset.flashAttempts = attempts;
   tOff = t.t_off; timing = t;
   stage.dataset.measuredMs = t.measured_ms.toFixed(2);
   buttons.querySelectorAll("button").forEach((b) => { b.disabled = false; });
@@ -244,7 +265,7 @@ function lessonPage(step) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   const exprImg = h("img", { src: it.expression, width: 400, height: 400, alt: step.emotion });
   const next = async () => { keyHandler = null; runStep(await api(`/api/sessions/${step.session}/lesson`, { index: step.index })); };
-  app.replaceChildren(
+  render(
     h("div", { class: "phase" }, h("span", { id: "phase-name" }, "Lesson"), h("span", {}, cap(step.emotion))),
     h("h1", { id: "lesson-title" }, cap(step.emotion)),
     h("div", { class: "trial" },
@@ -281,7 +302,7 @@ function reportPage(r) {
         return h("td", { class: s === a ? "diag" : n ? "hot" : "" }, n || "");
       }))));
   };
-  app.replaceChildren(
+  render(
     h("h1", { id: "report-title" }, `Score report · ${r.trainee}`),
     h("div", { class: "card stats" },
       h("div", {}, h("span", {}, "Pre-test"), h("b", { class: "big", id: "pre-acc" }, pct(r.pretest_accuracy))),
@@ -296,7 +317,8 @@ function reportPage(r) {
     h("h2", {}, "Confusions in the post-test"), conf("posttest"),
     h("h2", {}, "Confusions in the pre-test"), conf("pretest"),
     h("p", { class: "hint" }, `Test flashes: ${ms(r.test_ms)}. Practice flashes: ${r.practice_durations_ms.map((x) => Math.round(x)).join(", ") || "–"} ms. ` +
-      `Largest difference between asked and measured flash time: ${ms(r.flash_timing_max_error_ms)}.`),
+      `Largest difference between asked and measured flash time: ${ms(r.flash_timing_max_error_ms)}` +
+      (r.flashes_repeated ? ` (${r.flashes_repeated} flash(es) repeated after a dropped display frame).` : ".")),
     r.notes.length ? h("ul", { class: "hint" }, r.notes.map((n) => h("li", {}, n))) : null,
     h("p", { class: "muted" }, r.disclaimer),
     h("p", {}, h("a", { href: "/progress" }, "See progress"), " · ", h("a", { href: "/" }, "New session")),
@@ -310,7 +332,7 @@ async function progressPage() {
   const data = await api("/api/progress");
   const state = await api("/api/state");
   document.getElementById("note").textContent = state.note;
-  app.replaceChildren(h("h1", {}, "Progress"),
+  render(h("h1", {}, "Progress"),
     data.length ? null : h("p", { class: "muted" }, "No trainees yet."),
     data.map((t) => h("div", { class: "card trainee", "data-trainee": t.name }, h("h2", {}, t.name),
       sparkline(t.sessions),
@@ -334,7 +356,7 @@ function sparkline(sessions) {
 async function reviewPage() {
   const items = await api("/api/review");
   const decide = async (key, status, row) => { await api("/api/review", { item: key, status }); row.remove(); };
-  app.replaceChildren(h("h1", {}, "Review items"),
+  render(h("h1", {}, "Review items"),
     h("p", { class: "muted" }, "Items made from analyses: check that the right-hand frame really shows the emotion before it is used for practice."),
     items.length ? null : h("p", { id: "no-pending" }, "Nothing waiting for review."),
     items.map((it) => {
@@ -357,6 +379,6 @@ async function reviewPage() {
     else if (path === "/review") await reviewPage();
     else await startPage();
   } catch (err) {
-    app.replaceChildren(h("p", { class: "error" }, err.message));
+    render(h("p", { class: "error" }, err.message));
   }
 })();

@@ -1,0 +1,216 @@
+"""``tells train``: the micro-expression recognition trainer.
+
+``tells train`` starts the local web app on 127.0.0.1 and opens the browser;
+``tells train pack build|list|accept`` manage stimulus packs; ``tells train export`` writes all
+answers as CSV.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tells.cli.common import add_output_flags, print_json, progress
+from tells.errors import InputError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="practise recognising micro-expressions (local web app)",
+        description=(
+            "Practise recognising micro-expressions: pre-test, lessons, practice with feedback and "
+            "an adaptive flash duration (500 ms down to 40 ms), post-test and a score report. "
+            "Runs on 127.0.0.1 only; answers stay on this computer. Training improves recognising "
+            "brief expressions; it does not make anyone a lie detector."
+        ),
+    )
+    _common(p)
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    p.add_argument("--quick", action="store_true",
+                   help="a short session: one test item per emotion, two practice trials each")
+    p.add_argument("--test-ms", type=float, default=200.0,
+                   help="flash duration in the pre- and post-test in ms (default 200)")
+    p.set_defaults(handler=_serve)
+    tsub = p.add_subparsers(dest="train_command", metavar="{pack,export}")
+
+    pk = tsub.add_parser("pack", help="build, list and review stimulus packs")
+    psub = pk.add_subparsers(dest="pack_command", metavar="{build,list,accept}")
+    pk.set_defaults(handler=lambda a: (pk.print_help(), 2)[1])
+
+    b = psub.add_parser(
+        "build",
+        help="validate stimuli and add them to the library as a pack",
+        description=(
+            "Build a pack from SOURCE: a folder laid out as <emotion>/<item>/neutral.(png|jpg) and "
+            "expression.(png|jpg); an analysis folder written by 'tells analyze' (events.csv + "
+            "run.json; items wait for review); or neutral face photos (the face warp makes all "
+            "seven emotions). Each pair is checked: a face in both images, the same person, and "
+            "the two images registering onto each other."
+        ),
+    )
+    b.add_argument("source", nargs="+", type=Path, help="pack folder, analysis folder, or photos")
+    b.add_argument("--from", dest="kind", choices=["auto", "folder", "analysis", "photos"],
+                   default="auto", help="what SOURCE is (default: detect)")
+    b.add_argument("--name", help="pack name (default: the source folder's name)")
+    b.add_argument("--replace", action="store_true", help="replace a pack of the same name")
+    b.add_argument("--intensity", type=float, default=3.0,
+                   help="photos: action-unit intensity 0..5 for the warp (default 3, 'marked')")
+    _common(b)
+    add_output_flags(b)
+    b.set_defaults(handler=_pack_build)
+
+    ls = psub.add_parser("list", help="list the packs in the library")
+    _common(ls)
+    add_output_flags(ls)
+    ls.set_defaults(handler=_pack_list)
+
+    ac = psub.add_parser("accept", help="accept (or reject) reviewed items of a pack")
+    ac.add_argument("pack", help="pack name")
+    ac.add_argument("items", nargs="*", help="item ids (default with --all: every pending item)")
+    ac.add_argument("--all", action="store_true", help="every pending item of the pack")
+    ac.add_argument("--reject", action="store_true", help="reject instead of accept")
+    _common(ac)
+    ac.set_defaults(handler=_pack_accept)
+
+    ex = tsub.add_parser("export", help="write all answers as CSV")
+    ex.add_argument("-o", "--output", type=Path, help="CSV file (default: standard output)")
+    _common(ex)
+    ex.set_defaults(handler=_export)
+
+
+def _common(p) -> None:
+    p.add_argument("--db", help="trainer database: a file path or SQLAlchemy URL "
+                   "(default: trainer.db in the tells data folder)")
+    p.add_argument("--library", type=Path, help="stimulus pack library folder "
+                   "(default: packs/ in the tells data folder)")
+
+
+def _trainer(args, defaults=None):
+    from tells.trainer.db import open_db
+    from tells.trainer.packs import trainer_home
+    from tells.trainer.session import Trainer
+
+    db = args.db or (trainer_home() / "trainer.db")
+    return Trainer(open_db(db), args.library, defaults)
+
+
+def _serve(args) -> int:
+    import webbrowser
+
+    from tells.trainer import TRAINER_NOTE
+    from tells.trainer.server import TrainerServer
+    from tells.trainer.session import SessionConfig
+
+    cfg = SessionConfig(test_ms=args.test_ms)
+    if args.quick:
+        cfg = SessionConfig(test_ms=args.test_ms, test_items_per_emotion=1, practice_per_emotion=2)
+    srv = TrainerServer(_trainer(args, cfg), port=args.port)
+    print(f"tells trainer on {srv.url} (Ctrl-C to stop)", file=sys.stderr)
+    print(TRAINER_NOTE, file=sys.stderr)
+    if not args.no_browser:
+        webbrowser.open(srv.url)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.httpd.server_close()
+    return 0
+
+
+def _detect_kind(sources: list[Path]) -> str:
+    if len(sources) == 1 and sources[0].is_dir():
+        d = sources[0]
+        if (d / "events.csv").is_file():
+            return "analysis"
+        return "folder"
+    if all(s.is_file() for s in sources):
+        return "photos"
+    missing = [str(s) for s in sources if not s.exists()]
+    if missing:
+        raise InputError(f"{missing[0]}: no such file or folder")
+    raise InputError("give one pack or analysis folder, or one or more photos")
+
+
+def _pack_build(args) -> int:
+    from tells.trainer import packs, sources
+
+    kind = args.kind if args.kind != "auto" else _detect_kind(args.source)
+    if kind in ("folder", "analysis") and len(args.source) != 1:
+        raise InputError(f"--from {kind} takes one folder")
+    show = not (args.quiet or args.json)
+    if kind == "folder":
+        n = len(packs.scan_folder(args.source[0])[0])
+        with progress("validating", n, enabled=show, unit="items") as adv:
+            pack = packs.build_from_folder(args.source[0], args.name, library=args.library,
+                                           replace=args.replace, progress=adv)
+    elif kind == "analysis":
+        with progress("extracting events", None, enabled=show, unit="events") as adv:
+            pack = sources.build_from_analysis(args.source[0], args.name, library=args.library,
+                                               replace=args.replace, progress=adv)
+    else:
+        with progress("generating", len(args.source) * 7, enabled=show, unit="items") as adv:
+            pack = sources.build_from_photos(args.source, args.name, library=args.library,
+                                             replace=args.replace, intensity=args.intensity,
+                                             progress=adv)
+    summary = {"pack": pack.name, "path": str(pack.path), "source": pack.source,
+               "counts": pack.counts(),
+               "problems": [{"where": p.where, "reason": p.reason} for p in pack.problems]}
+    if args.json:
+        print_json(summary)
+    else:
+        c = pack.counts()
+        print(f"pack {pack.name}: {c['accepted']} accepted, {c['pending']} waiting for review, "
+              f"{len(pack.problems)} left out  ({pack.path})")
+        for p in pack.problems:
+            print(f"  left out {p.where}: {p.reason}")
+        if c["pending"]:
+            print(f"  review them in 'tells train' (Review items) or: tells train pack accept {pack.name} --all")
+    return 0
+
+
+def _pack_list(args) -> int:
+    from tells.trainer.packs import default_library, list_packs
+
+    packs = list_packs(args.library)
+    rows = [{"pack": p.name, "source": p.source, "created": p.created, **p.counts(),
+             "emotions": sorted({i.emotion for i in p.items if i.status == "accepted"}),
+             "path": str(p.path)} for p in packs]
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print(f"no packs in {args.library or default_library()}; build one with 'tells train pack build FOLDER'")
+        return 0
+    for r in rows:
+        print(f"{r['pack']:<24} {r['source']:<9} {r['accepted']:>4} accepted {r['pending']:>4} pending "
+              f"{r['rejected']:>4} rejected  {', '.join(r['emotions'])}")
+    return 0
+
+
+def _pack_accept(args) -> int:
+    from tells.trainer.packs import default_library, load_pack, set_status
+
+    lib = args.library or default_library()
+    pack = load_pack(Path(lib) / args.pack)
+    ids = list(args.items)
+    if args.all:
+        ids += [i.id for i in pack.items if i.status == "pending"]
+    if not ids:
+        raise InputError("name the items to accept, or use --all")
+    status = "rejected" if args.reject else "accepted"
+    for i in dict.fromkeys(ids):
+        set_status(lib, f"{pack.name}/{i}", status)
+    print(f"{len(set(ids))} item(s) {status} in pack {pack.name}")
+    return 0
+
+
+def _export(args) -> int:
+    text = _trainer(args).export_csv(args.output)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {text.count(chr(10)) - 1} answers to {args.output}", file=sys.stderr)
+    return 0

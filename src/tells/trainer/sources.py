@@ -1,0 +1,232 @@
+"""Stimulus sources besides a user's pack folder (:func:`tells.trainer.packs.build_from_folder`):
+
+- *from analyses*: events that ``tells analyze`` spotted become items, the onset frame as the
+  neutral face and the apex frame as the expression; they wait for the user's review.
+- *generated*: the FACS face warp (``tells.facs.synth.synth_face``) turns a neutral photo into
+  all seven emotions from their EMFACS prototypes.
+
+Frames are read with PyAV by frame index (decoding forward; only the wanted frames are kept).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from tells.errors import InputError
+from tells.trainer.emotions import EMOTIONS, parse_aus, prototype_intensities
+from tells.trainer.images import read_rgb
+from tells.trainer.packs import Pack, Problem, add_item, file_key, new_pack
+from tells.trainer.validate import prepare_pair
+
+EVENT_COLUMNS = ("onset_frame", "apex_frame", "emotion")
+_VIDEO_KEYS = ("video", "input", "path", "source", "video_path")
+
+
+# --- from analyses ---------------------------------------------------------------------------
+
+def read_events(analysis_dir: str | Path) -> tuple[Path, list[dict]]:
+    """The analysed video and the event rows of an analysis folder."""
+    d = Path(analysis_dir)
+    ev, run = d / "events.csv", d / "run.json"
+    if not ev.is_file():
+        raise InputError(f"{d}: no events.csv; run 'tells analyze VIDEO -o {d}' first")
+    if not run.is_file():
+        raise InputError(f"{d}: no run.json naming the analysed video")
+    try:
+        meta = json.loads(run.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{run}: cannot read ({exc})") from None
+    video = next((meta[k] for k in _VIDEO_KEYS if isinstance(meta.get(k), str)), None)
+    if video is None and isinstance(meta.get("input"), dict):  # run.json of tells analyze
+        video = meta["input"].get("path")
+    if video is None:
+        raise InputError(f"{run}: names no video (expected one of the keys {', '.join(_VIDEO_KEYS)})")
+    vp = Path(video)
+    if not vp.is_absolute() and not vp.is_file():
+        vp = d / vp
+    if not vp.is_file():
+        raise InputError(f"{vp}: the analysed video is not there any more; move it back or edit {run}")
+    with ev.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    missing = [c for c in EVENT_COLUMNS if rows and c not in rows[0]]
+    if missing:
+        raise InputError(f"{ev}: missing column(s) {', '.join(missing)}")
+    return vp, rows
+
+
+def read_frames(video: str | Path, indices: Iterable[int]) -> dict[int, np.ndarray]:
+    """RGB frames of ``video`` at the given 0-based decode indices (others are not kept)."""
+    import av
+
+    wanted = sorted({int(i) for i in indices if int(i) >= 0})
+    out: dict[int, np.ndarray] = {}
+    if not wanted:
+        return out
+    try:
+        with av.open(str(video)) as c:
+            stream = c.streams.video[0]
+            stream.thread_type = "AUTO"
+            want = set(wanted)
+            for i, frame in enumerate(c.decode(stream)):
+                if i in want:
+                    out[i] = frame.to_ndarray(format="rgb24")
+                if i >= wanted[-1]:
+                    break
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise InputError(f"{video}: cannot decode the video ({exc})") from None
+    return out
+
+
+def _face_boxes(analysis_dir: Path) -> dict[tuple[int, str], tuple[float, float, float, float]]:
+    """(frame, face_id) → box from the per-frame table, when the analysis folder has one."""
+    for name in ("frames.csv", "faces.csv"):
+        f = analysis_dir / name
+        if f.is_file():
+            out = {}
+            with f.open(newline="") as fh:
+                for r in csv.DictReader(fh):
+                    try:
+                        out[(int(float(r["frame"])), str(r.get("face_id", "0")))] = (
+                            float(r["x"]), float(r["y"]), float(r["width"]), float(r["height"]))
+                    except (KeyError, ValueError):
+                        break
+            return out
+    return {}
+
+
+def build_from_analysis(analysis_dir: str | Path, name: str | None = None, *,
+                        library: str | Path | None = None, replace: bool = False,
+                        analyze=None, progress=None) -> Pack:
+    """Turn the events of an analysis folder into items waiting for review.
+
+    Events whose emotion is not one of the seven, whose frames cannot be read, or whose onset
+    and apex frames fail validation are left out and listed in ``pack.problems``.
+    """
+    d = Path(analysis_dir)
+    video, rows = read_events(d)
+    events, problems = [], []
+    for n, r in enumerate(rows, start=1):
+        emo = (r.get("emotion") or "").strip().lower()
+        try:
+            onset, apex = int(float(r["onset_frame"])), int(float(r["apex_frame"]))
+        except (TypeError, ValueError):
+            problems.append(Problem(f"event {n}", "onset_frame/apex_frame are not frame numbers"))
+            continue
+        if emo not in EMOTIONS:
+            problems.append(Problem(f"event {n}", f"emotion {emo or '(none)'!r} is not one of the seven; nothing to practise"))
+            continue
+        if apex == onset:
+            problems.append(Problem(f"event {n}", "onset and apex are the same frame"))
+            continue
+        events.append((n, r, emo, onset, apex))
+    if not events:
+        detail = f" ({problems[0].where}: {problems[0].reason})" if problems else ""
+        raise InputError(f"{d}: no event to turn into an item{detail}")
+    frames = read_frames(video, [e[3] for e in events] + [e[4] for e in events])
+    boxes = _face_boxes(d)
+    pack = new_pack(library, name or f"{video.stem}-events", "analysis", replace=replace)
+    pack.problems.extend(problems)
+    for n, r, emo, onset, apex in events:
+        where = f"event {n} ({emo}, frames {onset}→{apex})"
+        face_id = str(r.get("face_id", "0") or "0")
+        if onset not in frames or apex not in frames:
+            pack.problems.append(Problem(where, "frame is past the end of the video"))
+            continue
+        try:
+            pair = prepare_pair(frames[onset], frames[apex], name=where, analyze=analyze,
+                                near=boxes.get((onset, face_id)))
+        except InputError as exc:
+            pack.problems.append(Problem(where, str(exc)))
+            continue
+        aus = r.get("aus") or ""
+        add_item(pack, f"ev{onset:06d}-{apex:06d}-f{face_id}", pair, emotion=emo, aus=aus,
+                 aus_source="event", face_key=f"{video.name}#{face_id}", status="pending",
+                 origin={"video": str(video), "onset_frame": onset, "apex_frame": apex,
+                         "face_id": face_id, "kind": r.get("kind"),
+                         "confidence": r.get("confidence")})
+        if progress:
+            progress(1)
+    pack.save()
+    if not pack.items:
+        shutil.rmtree(pack.path, ignore_errors=True)
+        detail = "; ".join(f"{p.where}: {p.reason}" for p in pack.problems[:3])
+        raise InputError(f"{d}: no usable event ({detail})")
+    return pack
+
+
+# --- generated by the face warp -------------------------------------------------------------
+
+def load_synth() -> Callable:
+    """The FACS face warp, ``synth_face(image_rgb, aus) -> image_rgb``."""
+    try:
+        from tells.facs.synth import synth_face
+    except ImportError:
+        raise InputError(
+            "generating stimuli needs the FACS face warp (tells.facs.synth), which this install "
+            "does not have yet; build a pack from a folder or from analyses instead"
+        ) from None
+    return synth_face
+
+
+def intensities_to_facs(aus: dict[str, float]) -> str:
+    """``{"AU12R": 1.0, "AU05": 2.0}`` → ``"5B+R12A"`` (FACS letters by rounded intensity)."""
+    parts = []
+    for key, v in aus.items():
+        code = key.removeprefix("AU")
+        side = code[-1] if code[-1] in "LR" else ""
+        num = int(code.rstrip("LR"))
+        letter = "ABCDE"[min(4, max(0, round(v) - 1))]
+        parts.append((num, f"{side}{num}{letter}"))
+    return "+".join(p for _, p in sorted(parts))
+
+
+def build_from_photos(photos: Iterable[str | Path], name: str | None = None, *,
+                      library: str | Path | None = None, replace: bool = False,
+                      intensity: float = 3.0, synth: Callable | None = None,
+                      analyze=None, progress=None) -> Pack:
+    """Make all seven emotions from each neutral face photo with the face warp.
+
+    Each generated pair is validated like any other (face found in both, same person,
+    registered). ``synth`` defaults to :func:`tells.facs.synth.synth_face`.
+    """
+    photos = [Path(p) for p in photos]
+    synth = synth or load_synth()
+    if not 0 < intensity <= 5:
+        raise InputError("--intensity must be in (0, 5]")
+    pack = new_pack(library, name or "generated", "generated", replace=replace)
+    for photo in photos:
+        try:
+            img = read_rgb(photo)
+        except InputError as exc:
+            pack.problems.append(Problem(str(photo), str(exc)))
+            continue
+        for emo in EMOTIONS:
+            aus = prototype_intensities(emo, intensity)
+            where = f"{photo.name} → {emo}"
+            try:
+                expr = synth(img, aus)
+                pair = prepare_pair(img, expr, name=where, analyze=analyze)
+            except InputError as exc:
+                pack.problems.append(Problem(where, str(exc)))
+                continue
+            add_item(pack, f"{photo.stem[:40]}-{emo}".replace(" ", "_"), pair, emotion=emo,
+                     aus=intensities_to_facs(aus), aus_source="warp", face_key=file_key(photo),
+                     status="accepted", origin={"photo": str(photo), "intensity": intensity})
+            if progress:
+                progress(1)
+    pack.save()
+    if not pack.items:
+        shutil.rmtree(pack.path, ignore_errors=True)
+        detail = "; ".join(f"{p.where}: {p.reason}" for p in pack.problems[:3])
+        raise InputError(f"no usable generated item ({detail})")
+    return pack
+
+
+__all__ = ["build_from_analysis", "build_from_photos", "read_events", "read_frames",
+           "load_synth", "intensities_to_facs", "parse_aus"]

@@ -1,0 +1,236 @@
+"""The trainer in real headless Chromium: a whole short session done by keyboard, with the
+answers and scores stored and shown, and the flash durations measured on screen."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from browser import browser_page
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from test_trainer_support import running_server, write_frames_pack_folder
+
+from tells.cli.main import main
+from tells.trainer.db import Answer, TrainingSession
+from tells.trainer.emotions import EMOTIONS
+from tells.trainer.packs import build_from_folder, load_pack
+from tells.trainer.session import SessionConfig
+
+pytestmark = pytest.mark.browser
+
+#: set to a folder to keep the screenshots the tests take
+SHOTS = os.environ.get("TELLS_TRAINER_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    root = tmp_path_factory.mktemp("trainer")
+    write_frames_pack_folder(root / "folder")
+    pack = build_from_folder(root / "folder", "video", library=root / "lib")
+    truth = {it.key: it.emotion for it in load_pack(pack.path).items}
+    return root / "lib", truth
+
+
+def shot(page, name: str, tmp_path: Path) -> Path:
+    p = tmp_path / f"{name}.png"
+    page.screenshot(path=str(p))
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, Path(SHOTS) / p.name)
+    return p
+
+
+def wait_step(page, index: int) -> str:
+    page.wait_for_selector(f'#app[data-step="{index}"]', timeout=15_000)
+    return page.get_attribute("#app", "data-view")
+
+
+def key_for(emotion: str) -> str:
+    return str(EMOTIONS.index(emotion) + 1)
+
+
+def wrong_for(emotion: str) -> str:
+    return EMOTIONS[(EMOTIONS.index(emotion) + 3) % len(EMOTIONS)]
+
+
+def test_whole_short_session_by_keyboard(library, tmp_path):
+    lib, truth = library
+    cfg = SessionConfig(test_items_per_emotion=1, practice_per_emotion=1, neutral_before_ms=300)
+    db = tmp_path / "trainer.db"
+    pressed: list[tuple[str, str, str]] = []  # (phase, shown emotion, answered emotion)
+    shots = {}
+    with running_server(db, lib, cfg) as (srv, trainer), browser_page() as (page, errors):
+        page.goto(srv.url)
+        page.wait_for_selector("#trainee")
+        assert "not proof of deception" in page.inner_text("body")
+        page.fill("#trainee", "Ada")
+        page.keyboard.press("Enter")
+        index, wrong_practice_done = 0, False
+        while True:
+            view = wait_step(page, index)
+            if view == "report":
+                break
+            if view == "lesson":
+                page.wait_for_selector("#lesson-title")
+                if "lesson" not in shots:
+                    page.wait_for_function("[...document.images].every(i => i.complete)")
+                    shots["lesson"] = shot(page, "lesson", tmp_path)
+                page.keyboard.press("Enter")
+                index += 1
+                continue
+            page.wait_for_selector("#answers[data-ready]", timeout=15_000)
+            phase = page.get_attribute("#stage", "data-phase")
+            shown = truth[page.get_attribute("#stage", "data-item")]
+            # pre-test: every other answer wrong; practice: the first wrong; post-test: right
+            if phase == "pretest":
+                answer = shown if len(pressed) % 2 else wrong_for(shown)
+            elif phase == "practice" and not wrong_practice_done:
+                answer, wrong_practice_done = wrong_for(shown), True
+            else:
+                answer = shown
+            page.keyboard.press(key_for(answer))
+            pressed.append((phase, shown, answer))
+            if phase == "practice":
+                page.wait_for_selector("#feedback[data-shown]")
+                if answer != shown and "feedback" not in shots:
+                    page.wait_for_selector("svg circle")  # the action units drawn on the face
+                    fb = page.inner_text("#feedback")
+                    assert f"It was {shown}, not {answer}" in fb
+                    shots["feedback"] = shot(page, "feedback", tmp_path)
+                elif answer == shown:
+                    assert f"Correct: {shown}" in page.inner_text("#feedback")
+                page.keyboard.press("Enter")
+            index += 1
+        page.wait_for_selector("#report-title")
+        shots["report"] = shot(page, "report", tmp_path)
+        report_text = page.inner_text("#app")
+        per_emotion = {e: page.inner_text(f'#per-emotion tr[data-emotion="{e}"]') for e in EMOTIONS}
+        page.goto(srv.url + "progress")
+        page.wait_for_selector('.trainee[data-trainee="Ada"] tr[data-session]')
+        progress_text = page.inner_text('.trainee[data-trainee="Ada"]')
+        assert errors == []
+
+    # 7 emotions x (1 pre-test + 1 practice + 1 post-test)
+    assert [p for p, _, _ in pressed].count("pretest") == 7
+    assert [p for p, _, _ in pressed].count("practice") == 7
+    assert [p for p, _, _ in pressed].count("posttest") == 7
+    assert shots.keys() == {"lesson", "feedback", "report"}
+
+    with Session(trainer.engine) as s:
+        sess = s.scalars(select(TrainingSession)).one()
+        rows = s.scalars(select(Answer).order_by(Answer.trial_index)).all()
+        assert sess.finished_at is not None and sess.trainee.name == "Ada"
+        assert [(a.phase, a.emotion, a.answer) for a in rows] == pressed
+        assert all(a.correct == (a.emotion == a.answer) for a in rows)
+        assert all(a.input_method == "key" and a.reaction_ms > 0 for a in rows)
+        assert all(abs(a.measured_ms - a.set_ms) <= a.frame_period_ms for a in rows)
+        assert all(1 <= a.flash_attempts <= 3 for a in rows)
+
+    def acc(phase):
+        sel = [(e, a) for p, e, a in pressed if p == phase]
+        return round(100 * sum(e == a for e, a in sel) / len(sel))
+
+    pre, post = acc("pretest"), acc("posttest")
+    assert post == 100 and pre < 100
+    assert page_pct(report_text, "Pre-test") == pre
+    assert page_pct(report_text, "Post-test") == post
+    for e in EMOTIONS:
+        pre_e = [a for p, s_, a in pressed if p == "pretest" and s_ == e]
+        assert f"({sum(a == e for a in pre_e)}/{len(pre_e)})" in per_emotion[e]
+    assert f"{pre}%" in progress_text and f"{post}%" in progress_text
+
+    # tells train export writes the same answers
+    out = tmp_path / "answers.csv"
+    assert main(["train", "export", "--db", str(db), "--library", str(lib), "-o", str(out)]) == 0
+    exported = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [(r["phase"], r["emotion"], r["answer"]) for r in exported] == pressed
+    assert {r["trainee"] for r in exported} == {"Ada"}
+
+
+def page_pct(text: str, label: str) -> int:
+    after = text.split(label, 1)[1].strip().splitlines()[0]
+    return int(after.rstrip("%"))
+
+
+#: reads what the canvas shows at every animation frame, cheaply (a 16x16 downscale) so the
+#: sampling itself does not make the renderer miss frames
+SAMPLER = """
+() => {
+  window.__samples = [];
+  const small = document.createElement('canvas');
+  small.width = small.height = 16;
+  const sctx = small.getContext('2d', { willReadFrequently: true });
+  function tick() {
+    const c = document.getElementById('stage-canvas');
+    if (c) {
+      sctx.drawImage(c, 0, 0, 16, 16);
+      const d = sctx.getImageData(0, 0, 16, 16).data;
+      let sum = 0, lit = 0;
+      for (let i = 0; i < d.length; i += 4) { sum = (sum * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) % 1000000007; lit += d[i] + d[i + 1] + d[i + 2]; }
+      window.__samples.push([sum, lit, c.dataset.showing || '']);
+    }
+    requestAnimationFrame(tick);
+  }
+  requestAnimationFrame(tick);
+}
+"""
+
+
+@pytest.mark.parametrize("set_ms", [40, 100, 500])
+def test_flash_duration_measured_within_one_frame(library, tmp_path, set_ms):
+    lib, truth = library
+    cfg = SessionConfig(emotions=("anger", "fear"), test_items_per_emotion=1,
+                        practice_per_emotion=0, lessons=False, test_ms=float(set_ms),
+                        neutral_before_ms=300)
+    with running_server(tmp_path / "t.db", lib, cfg) as (srv, trainer), browser_page() as (page, errors):
+        page.goto(srv.url)
+        page.wait_for_selector("#trainee")
+        period = float(page.get_attribute("body", "data-frame-period"))
+        page.fill("#trainee", "Flash")
+        page.keyboard.press("Enter")
+        sequences = []
+        for index in range(4):
+            wait_step(page, index)
+            page.wait_for_selector("#stage[data-ready]")
+            if index == 0:
+                page.evaluate(SAMPLER)
+            else:
+                page.evaluate("() => { window.__samples.length = 0; }")
+            if set_ms == 500 and index == 0:
+                page.wait_for_selector('#stage-canvas[data-showing="expression"]')
+                shot(page, "flash", tmp_path)
+            page.wait_for_selector("#answers[data-ready]")
+            page.wait_for_timeout(100)
+            sequences.append(page.evaluate("() => window.__samples.slice()"))
+            shown = truth[page.get_attribute("#stage", "data-item")]
+            page.keyboard.press(key_for(shown))
+        wait_step(page, 4)
+        assert errors == []
+    with Session(trainer.engine) as s:
+        rows = s.scalars(select(Answer).order_by(Answer.trial_index)).all()
+    assert len(rows) == 4
+    # headless Chromium paces requestAnimationFrame at about 60 Hz
+    assert 15.0 < period < 18.5
+    for a, samples in zip(rows, sequences, strict=True):
+        assert a.set_ms == set_ms
+        assert abs(a.measured_ms - set_ms) <= a.frame_period_ms, (a.measured_ms, set_ms)
+        # what was on the canvas, frame by frame: never blank, neutral -> expression -> neutral
+        # (repeated as a whole when a flash missed its duration by more than a frame)
+        states = [s for s in samples if s[2]]
+        assert states and all(lit > 0 for _, lit, _ in states)
+        runs: list[list] = []  # [checksum, frames]
+        for checksum, _, _ in states:
+            if runs and runs[-1][0] == checksum:
+                runs[-1][1] += 1
+            else:
+                runs.append([checksum, 1])
+        neutral, expression = runs[0][0], runs[1][0]
+        assert neutral != expression
+        assert [c for c, _ in runs] == [neutral, expression] * a.flash_attempts + [neutral]
+        assert runs[-2][1] == a.measured_frames
+        assert 1 <= a.flash_attempts <= 3
