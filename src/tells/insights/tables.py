@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -62,13 +63,15 @@ class Analysis:
     def has_events(self) -> bool:
         return self.events is not None
 
-    @property
+    @cached_property
     def face_frames(self) -> pd.DataFrame:
         """Rows where a face was found (``success`` true, a face id present)."""
         f = self.frames
         if f.empty or "face_id" not in f.columns:
             return f.iloc[0:0]
         ok = f["face_id"].notna()
+        if pd.api.types.is_numeric_dtype(f["face_id"]):
+            ok &= f["face_id"] >= 0  # -1 marks "no face in this frame"
         if "success" in f.columns:
             ok &= f["success"].fillna(0).astype(bool)
         return f[ok]
@@ -78,32 +81,36 @@ class Analysis:
         ff = self.face_frames
         return sorted(ff["face_id"].unique().tolist()) if len(ff) else []
 
+    def _meta(self, *keys):
+        """A value from run.json, top level first, then its ``input``/``video`` sections."""
+        v = _first(self.run, *keys)
+        for section in ("input", "video"):
+            if v is None and isinstance(self.run.get(section), dict):
+                v = _first(self.run[section], *keys)
+        return v
+
     @property
     def video_path(self) -> Path | None:
-        v = _first(self.run, "video", "input", "input_video", "video_path", "path", "source")
+        v = _first(self.run, "input", "video", "input_video", "video_path", "path", "source")
         if isinstance(v, dict):
             v = _first(v, "path", "file", "name")
-        return Path(v) if v else None
+        return Path(v) if isinstance(v, str) and v else None
 
     @property
     def duration_s(self) -> float:
-        d = _first(self.run, "duration_s", "duration")
-        if d is None and isinstance(self.run.get("video"), dict):
-            d = _first(self.run["video"], "duration_s", "duration")
-        if d is not None:
-            try:
+        d = self._meta("duration_s", "duration")
+        try:
+            if d is not None:
                 return float(d)
-            except (TypeError, ValueError):
-                pass
+        except (TypeError, ValueError):
+            pass
         if len(self.frames) and "timestamp" in self.frames.columns:
             return float(np.nanmax(self.frames["timestamp"].to_numpy(dtype=float)))
         return 0.0
 
     @property
     def fps(self) -> float | None:
-        f = _first(self.run, "fps", "frame_rate")
-        if f is None and isinstance(self.run.get("video"), dict):
-            f = _first(self.run["video"], "fps", "frame_rate")
+        f = self._meta("fps", "frame_rate")
         try:
             return float(f) if f is not None else None
         except (TypeError, ValueError):

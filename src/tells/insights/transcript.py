@@ -262,16 +262,14 @@ def cues_around(cues: list[Cue], t: float, before: float = 4.0, after: float = 2
 
 
 def speaker_at(cues: list[Cue], t: float, tolerance: float = 1.0) -> str:
-    """Who was speaking at ``t``: the cue containing ``t``, else the nearest within
-    ``tolerance`` seconds; '' when nobody."""
-    best, best_d = "", tolerance
-    for c in cues:
-        d = _distance(c, t)
-        if d <= best_d and c.speaker:
-            if d == 0:
-                return c.speaker
-            best, best_d = c.speaker, d
-    return best
+    """Who was speaking at ``t``: the speaker of a cue containing ``t`` ('' when that cue
+    names nobody), else of the nearest cue within ``tolerance`` seconds, else ''."""
+    containing = [c for c in cues if c.start <= t <= c.end]
+    if containing:
+        named = [c.speaker for c in containing if c.speaker]
+        return named[0] if named else ""
+    near = [c for c in cues if _distance(c, t) <= tolerance and c.speaker]
+    return min(near, key=lambda c: _distance(c, t)).speaker if near else ""
 
 
 def _distance(c: Cue, t: float) -> float:

@@ -140,7 +140,7 @@ class VideoSource:
         announced = self.info.frame_count
         if index == 0 and not self.info.warnings:
             self.info.warnings.append("the video stream holds no decodable frames")
-        elif not self.info.warnings and announced and index < announced - max(2, announced // 100):
+        elif not self.info.warnings and announced and announced - index > max(5, announced // 30):
             self.info.warnings.append(
                 f"the stream ended after {index} of the {announced} frames its header "
                 "announces; the file looks truncated"

@@ -138,6 +138,7 @@ def _atomic_write(path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -211,8 +212,15 @@ def build_payload(analysis: Analysis, annotated: list[dict], summary: dict,
     fps = analysis.fps or 25.0
     faces_summary = {f["face_id"]: f for f in summary["faces"]}
     notes: list[str] = []
-    if analysis.run.get("synthetic"):
+    synthetic = analysis.run.get("synthetic")
+    if isinstance(synthetic, str):
+        notes.append(f"Synthetic test data: {synthetic}")
+    elif synthetic:
         notes.append("This analysis is synthetic (generated test data), not a real recording.")
+    for w in analysis.run.get("warnings") or []:
+        notes.append(f"Analysis warning: {w}")
+    if analysis.run.get("complete") is False:
+        notes.append("The analysis did not finish; this report covers the part that was analysed.")
 
     # timelines
     say("drawing timelines")

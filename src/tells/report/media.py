@@ -21,8 +21,9 @@ __all__ = ["grab_frames", "crop_face", "jpeg_uri", "webp_clip_uri", "clip_times"
 _SEEK_GAP_S = 2.0
 
 
-def grab_frames(video: str | Path, times: Sequence[float]) -> list[Image.Image | None]:
-    """The frame shown at each of ``times`` (seconds from the start), as RGB images.
+def grab_frames(video: str | Path, times: Sequence[float]) -> list[np.ndarray | None]:
+    """The frame shown at each of ``times`` (seconds from the start), as RGB arrays
+    (height × width × 3, uint8; frames with the same time share one array).
 
     Times are visited in order, decoding forward and seeking (to the keyframe before) only
     across gaps, so many nearby times cost one decode pass. A time past the end gets the last
@@ -30,7 +31,7 @@ def grab_frames(video: str | Path, times: Sequence[float]) -> list[Image.Image |
     """
     import av
 
-    out: list[Image.Image | None] = [None] * len(times)
+    out: list[np.ndarray | None] = [None] * len(times)
     if not len(times):
         return out
     order = np.argsort(np.asarray(times, dtype=float), kind="stable")
@@ -49,7 +50,7 @@ def grab_frames(video: str | Path, times: Sequence[float]) -> list[Image.Image |
         eps = 0.5 / rate
         decoder = None
         cur = cur_t = None
-        cache: dict[int, Image.Image] = {}
+        cache: dict[int, np.ndarray] = {}
         for idx in order:
             t = float(times[idx])
             if decoder is None or cur_t is None or t < cur_t - eps or t - cur_t > _SEEK_GAP_S:
@@ -72,16 +73,17 @@ def grab_frames(video: str | Path, times: Sequence[float]) -> list[Image.Image |
                 if key not in cache:
                     if len(cache) > 64:
                         cache.clear()
-                    cache[key] = cur.to_image()
+                    cache[key] = cur.to_ndarray(format="rgb24")
                 out[idx] = cache[key]
     return out
 
 
-def crop_face(image: Image.Image, box: tuple[float, float, float, float] | None, size: int,
+def crop_face(image: np.ndarray, box: tuple[float, float, float, float] | None, size: int,
               margin: float = 0.25) -> Image.Image:
-    """A square crop around ``box`` (x, y, width, height in pixels) with ``margin`` on each
-    side, resized to ``size``; the centre square of the image when there is no box."""
-    w, h = image.size
+    """A square crop of an RGB array around ``box`` (x, y, width, height in pixels) with
+    ``margin`` on each side, resized to ``size``; the centre square when there is no box.
+    Parts of the square outside the frame are black."""
+    h, w = image.shape[:2]
     if box is None or not all(math.isfinite(v) for v in box) or box[2] <= 1 or box[3] <= 1:
         side = min(w, h)
         left, top = (w - side) / 2, (h - side) / 2
@@ -90,8 +92,18 @@ def crop_face(image: Image.Image, box: tuple[float, float, float, float] | None,
         side = max(bw, bh) * (1 + 2 * margin)
         cx, cy = x + bw / 2, y + bh / 2
         left, top = cx - side / 2, cy - side / 2
-    crop = image.crop((int(left), int(top), int(left + side), int(top + side)))
-    return crop.resize((size, size), Image.BILINEAR)
+    left, top, side = int(left), int(top), max(1, int(side))
+    if side <= w:  # slide the square inside the frame rather than pad it
+        left = min(max(left, 0), w - side)
+    if side <= h:
+        top = min(max(top, 0), h - side)
+    sub = image[max(0, top): max(0, top + side), max(0, left): max(0, left + side)]
+    if sub.shape[0] != side or sub.shape[1] != side:  # pad what falls outside the frame
+        pad = np.zeros((side, side, 3), np.uint8)
+        oy, ox = max(0, -top), max(0, -left)
+        pad[oy: oy + sub.shape[0], ox: ox + sub.shape[1]] = sub
+        sub = pad
+    return Image.fromarray(np.ascontiguousarray(sub)).resize((size, size), Image.BILINEAR)
 
 
 def jpeg_uri(image: Image.Image, quality: int = 72) -> str:

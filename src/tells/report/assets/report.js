@@ -1,6 +1,7 @@
 /* tells report: draws the page from the JSON in #tells-data. Hand-written canvas/DOM code,
-   no libraries, no network. When ready it sets document.body.dataset.ready = "1" and
-   window.tellsReadyMs (ms since navigation start). */
+   no libraries, no network. When drawn it sets document.body.dataset.ready = "1" and
+   window.tellsReadyMs, after the first paint dataset.painted = "1" and window.tellsPaintedMs
+   (ms since navigation start). */
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("tells-data").textContent);
@@ -216,7 +217,7 @@
     if (f.au && D.au_names.length) {
       var au = b64(f.au), n = D.au_names.length;
       var hc = el("canvas", { class: "au-heatmap", "aria-label": "action unit heatmap of face " + f.id });
-      var labels = el("div", { class: "aus" });
+      var labels = el("div", { class: "aus", style: "height:" + (n * 12) + "px" });
       D.au_names.forEach(function (a) { labels.appendChild(el("span", { text: a.replace("_r", "") })); });
       right.appendChild(el("div", { class: "plot" }, [el("div", { class: "label", text: "Action-unit intensity over time (0–5; display shows each column's peak)" }),
         el("div", { class: "heat" }, [labels, el("div", null, [hc])])]));
@@ -230,7 +231,7 @@
       }
       octx.putImageData(img, 0, 0);
       var drawH = function () {
-        var g = setupCanvas(hc, Math.max(60, n * 9)), ctx = g.ctx;
+        var g = setupCanvas(hc, n * 12), ctx = g.ctx;
         ctx.imageSmoothingEnabled = false; ctx.drawImage(off, 0, 0, g.w, g.h);
       };
       hc.addEventListener("mousemove", function (evt) {
@@ -344,7 +345,7 @@
       e.reasons.slice(0, 3).forEach(function (r) { ul.appendChild(el("li", { text: r })); });
       body.appendChild(ul);
     }
-    var a = el("article", { class: "card" + (e.leakage ? " leak" : ""), id: "m" + e.id, "data-id": e.id, "data-emotion": e.emotion, "data-kind": e.kind, tabindex: "0",
+    var a = el("article", { class: "card" + (e.leakage ? " leak" : ""), id: "m" + e.id, "data-id": e.id, "data-emotion": e.emotion, "data-kind": e.kind, "data-apex": e.apex_t, "data-confidence": e.confidence, tabindex: "0",
       title: video ? "play from the onset in the video" : "" }, [pic, body]);
     a.addEventListener("click", function () { seek((e.onset_t != null ? e.onset_t : e.apex_t) - 1); });
     a.addEventListener("keydown", function (k) { if (k.key === "Enter") seek((e.onset_t != null ? e.onset_t : e.apex_t) - 1); });
@@ -443,6 +444,9 @@
     window.tells = { data: D, state: state, apply: apply, visibleEvents: visibleEvents };
     window.tellsReadyMs = performance.now();
     document.body.dataset.ready = "1";
+    // first frame with everything drawn has been painted: the page responds from here on
+    requestAnimationFrame(function () { setTimeout(function () {
+      window.tellsPaintedMs = performance.now(); document.body.dataset.painted = "1"; }, 0); });
   }
   main();
 })();
