@@ -162,5 +162,6 @@ def test_outputs_written_atomically(tmp_path):
     out = tmp_path / "o"
     p = run_cli("analyze", str(sample_path("single_face.mp4")), "-o", str(out), "-q")
     assert p.returncode == 0, p.stderr
-    assert sorted(x.name for x in out.iterdir()) == ["frames.csv", "frames.parquet", "run.json"]
+    assert sorted(x.name for x in out.iterdir()) == [
+        "frames.csv", "frames.parquet", "report.html", "run.json", "summary.json"]
     shutil.rmtree(out)

@@ -107,6 +107,9 @@ def analyze_video(
     settings: Settings | None = None,
     on_frame: Callable[[Frame, int], None] | None = None,
     stages: list[FaceStage] | None = None,
+    report: bool = True,
+    transcript: str | os.PathLike | None = None,
+    segments: str | os.PathLike | None = None,
     **options,
 ) -> VideoAnalysis:
     """Analyse every face in a video.
@@ -118,6 +121,8 @@ def analyze_video(
     settings : :class:`tells.config.Settings`; keyword ``options`` override single fields,
         e.g. ``analyze_video(p, max_faces=2)``.
     on_frame : callback ``(frame, n_faces)`` after each frame (progress bars).
+    report : with ``out_dir``, also write ``report.html`` and ``summary.json``.
+    transcript, segments : WebVTT/SRT transcript and ``start,end,label`` CSV for the report.
 
     Returns
     -------
@@ -131,6 +136,13 @@ def analyze_video(
     """
     settings = (settings or Settings()).with_(**options) if options else (settings or Settings())
     out = ensure_writable_dir(out_dir) if out_dir is not None else None
+    if transcript is not None or segments is not None:  # fail on a bad file before the work
+        from tells.insights import read_segments, read_transcript
+
+        if transcript is not None:
+            read_transcript(transcript)
+        if segments is not None:
+            read_segments(segments)
     started = time.time()
     source = open_video(path, max_side=settings.max_side)
     stage_list = default_stages(settings) if stages is None else stages
@@ -165,15 +177,21 @@ def analyze_video(
     }
     result = VideoAnalysis(frames=frames, run=run_record, out_dir=out)
     if out is not None:
-        write_outputs(result, out)
+        write_outputs(result, out, report=report, transcript=transcript, segments=segments)
     return result
 
 
-def write_outputs(result: VideoAnalysis, out: Path) -> None:
-    """Write the tables, then ``run.json`` last (its presence marks a finished write)."""
+def write_outputs(result: VideoAnalysis, out: Path, *, report: bool = True,
+                  transcript=None, segments=None, progress=None) -> None:
+    """Write everything ``tells analyze`` writes: the tables, ``run.json`` (after the tables,
+    so its presence marks them finished), then the report and summary built from them."""
     write_parquet(result.frames, out / "frames.parquet")
     write_csv(result.frames, out / "frames.csv")
     write_json(result.run, out / "run.json")
+    if report:
+        from tells.report import write_report
+
+        write_report(out, transcript=transcript, segments=segments, progress=progress)
 
 
 def analyze_image(image: str | os.PathLike | np.ndarray, *, settings: Settings | None = None,

