@@ -93,7 +93,11 @@ class FaceResult:
 
 def default_stages(settings: Settings) -> list[FaceStage]:
     """The per-face stages of a full analysis (FACS, emotion, spotting as they exist)."""
-    return []
+    from tells.emotion.stage import EmotionStage
+    from tells.facs.stage import AUStage
+
+    aus = AUStage()
+    return [aus, EmotionStage(aus)]
 
 
 def model_checksums() -> dict[str, str]:
@@ -219,11 +223,16 @@ def analyze_image(image: str | os.PathLike | np.ndarray, *, settings: Settings |
             raise InputError(f"expected an RGB image array, got shape {image.shape}")
     else:
         rgb = read_image(image)
+    from tells.emotion.still import image_emotions
+    from tells.facs.stage import image_aus
+
     results = []
     for lm, score, how in find_faces(rgb, max_faces=max_faces):
         obs = observe(0, 0, 0.0, rgb, lm, score, settings)
+        aus = image_aus(obs.aligned, obs.crop, obs.pose[1])
         results.append(FaceResult(box=obs.box, confidence=score, pose=obs.pose, landmarks=lm,
                                   aligned=obs.aligned, crop=obs.crop, quality=obs.quality,
-                                  found_by=how))
+                                  found_by=how, aus=aus,
+                                  emotions=image_emotions(obs.crop, aus, obs.pose[1])))
     results.sort(key=lambda r: -r.box[2] * r.box[3])
     return results

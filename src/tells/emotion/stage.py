@@ -1,0 +1,60 @@
+"""The per-frame emotion stage: CNN on the aligned crop + EMFACS scores from the FACS stage,
+fused and smoothed per face."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from tells.contract import EMOTIONS
+from tells.emotion.cnn import EmotionCNN
+from tells.emotion.fusion import AU_WEIGHT_VIDEO, fuse, pose_weight
+from tells.emotion.smooth import FlashPreservingSmoother
+from tells.face.observation import FaceObservation
+from tells.facs.prototypes import prototype_scores
+from tells.facs.stage import MAX_FACES, AUStage
+
+
+def emotion_row(p: np.ndarray) -> dict[str, float]:
+    """Per-frame table columns from eight probabilities."""
+    return {e: round(float(v), 4) for e, v in zip(EMOTIONS, p, strict=True)}
+
+
+class EmotionStage:
+    """Pipeline stage adding the eight emotion probability columns.
+
+    Parameters
+    ----------
+    aus : the :class:`tells.facs.stage.AUStage` running before this stage in the same
+        pipeline (its :meth:`~tells.facs.stage.AUStage.latest` intensities are read).
+    cnn : the appearance classifier (default: a new :class:`EmotionCNN`).
+    smooth : smooth over time per face (video); ``False`` gives per-frame values.
+    au_weight : weight of the action-unit evidence in the fusion (:func:`fuse`).
+    """
+
+    columns = list(EMOTIONS)
+
+    def __init__(self, aus: AUStage, cnn: EmotionCNN | None = None, smooth: bool = True,
+                 au_weight: float = AU_WEIGHT_VIDEO):
+        self.aus = aus
+        self.au_weight = au_weight
+        self.cnn = cnn or EmotionCNN()
+        self.smooth = smooth
+        self._smoothers: OrderedDict[int, FlashPreservingSmoother] = OrderedDict()
+
+    def __call__(self, obs: FaceObservation) -> dict[str, float]:
+        cnn = self.cnn(obs.crop) if obs.crop is not None else None
+        p = fuse(cnn, prototype_scores(self.aus.latest(obs.face_id)),
+                 pose_weight(self.au_weight, obs.pose[1]))
+        if self.smooth:
+            sm = self._smoothers.get(obs.face_id)
+            if sm is None:
+                sm = self._smoothers[obs.face_id] = FlashPreservingSmoother()
+                if len(self._smoothers) > MAX_FACES:
+                    self._smoothers.popitem(last=False)
+            p = sm(p, obs.t)
+        return emotion_row(p)
+
+    def finish(self) -> None:
+        """Nothing to flush."""

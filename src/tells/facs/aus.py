@@ -1,0 +1,136 @@
+"""Action-unit intensities (0..5) and presence from a face's measurements and its neutral.
+
+Every action unit is a weighted sum of measurement changes from the person's neutral face
+(:mod:`tells.facs.features`, eye-corner-distance units), minus a dead zone, scaled so that
+``full`` reads 5 (E, maximum); presence (``AUxx_c``) is intensity ≥ 1 (A, trace).
+The one-line measurement of each action unit is in :data:`AU_TABLE`.
+
+May import ``tells.face``; nothing from later layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tells.facs.features import INDEX, NAMES
+
+
+@dataclass(frozen=True)
+class AUSpec:
+    """How one action unit is read: ``weights`` over measurement changes, ``dead`` zone and
+    ``full`` (change that reads 5), and its FACS name with the one-line measurement."""
+
+    name: str
+    weights: dict[str, float]
+    dead: float
+    full: float
+    how: str
+
+
+def _both(prefix: str, w: float) -> dict[str, float]:
+    return {f"{prefix}_R": w / 2, f"{prefix}_L": w / 2}
+
+
+#: linear action units (unilateral 12/14 per side; 20, 24, 28, 43, 45 get a non-linear step)
+AU_TABLE: dict[str, AUSpec] = {s.name: s for s in [
+    AUSpec("AU01", _both("brow_in_raise", 1.0), 0.012, 0.09,
+           "inner brow raiser: inner brow ends rise"),
+    AUSpec("AU02", _both("brow_out_raise", 1.0), 0.012, 0.09,
+           "outer brow raiser: outer brow ends rise"),
+    AUSpec("AU04", {**_both("brow_in_raise", -0.5), **_both("brow_out_raise", -0.3),
+                    "brow_squeeze": 1.0, "tex_glabella": 0.6}, 0.01, 0.07,
+           "brow lowerer: brows lower and draw together, furrows between them"),
+    AUSpec("AU05", _both("lid_up", 1.0), 0.008, 0.05,
+           "upper lid raiser: upper lid rises above the iris centre (gaze-independent)"),
+    AUSpec("AU06", {**_both("cheek_raise", 1.0), **_both("lid_lo_raise", 0.5),
+                    **_both("tex_crow", 0.25)}, 0.01, 0.06,
+           "cheek raiser: cheeks and lower lids rise, crow's feet appear"),
+    AUSpec("AU07", {**_both("lid_lo_raise", 1.0), **_both("cheek_raise", -0.3)}, 0.005, 0.035,
+           "lid tightener: lower lid rises towards the eye-corner line without the cheek"),
+    AUSpec("AU09", {"nose_wing_raise": 1.0, "tex_nose": 0.8}, 0.008, 0.05,
+           "nose wrinkler: nose wings rise, wrinkles across the nose bridge"),
+    AUSpec("AU10", {"upper_lip_raise": 1.0, "nose_wing_raise": -0.5}, 0.01, 0.06,
+           "upper lip raiser: upper lip rises towards the nose more than the nose wings do"),
+    AUSpec("AU12R", {"corner_raise_R": 1.0, "corner_out_R": 0.4}, 0.01, 0.09,
+           "lip corner puller (right): corner moves up and out from the lip midline"),
+    AUSpec("AU12L", {"corner_raise_L": 1.0, "corner_out_L": 0.4}, 0.01, 0.09,
+           "lip corner puller (left): corner moves up and out from the lip midline"),
+    AUSpec("AU14R", {"corner_out_R": -1.0, "corner_raise_R": 0.5}, 0.008, 0.05,
+           "dimpler (right): corner tightened in towards the midline, not lowered"),
+    AUSpec("AU14L", {"corner_out_L": -1.0, "corner_raise_L": 0.5}, 0.008, 0.05,
+           "dimpler (left): corner tightened in towards the midline, not lowered"),
+    AUSpec("AU15", _both("corner_raise", -1.0), 0.008, 0.05,
+           "lip corner depressor: corners move down from the lip midline"),
+    AUSpec("AU17", {"chin_raise": 1.0}, 0.01, 0.06,
+           "chin raiser: chin boss and chin push up towards the closed lower lip"),
+    AUSpec("AU20", _both("corner_out", 1.0), 0.012, 0.07,
+           "lip stretcher: corners pulled sideways without rising"),
+    AUSpec("AU23", {"lip_thick": -0.6, **_both("corner_out", -0.5)}, 0.01, 0.06,
+           "lip tightener: red lips narrow and the mouth narrows"),
+    AUSpec("AU24", {"lip_thick": -1.0}, 0.012, 0.07,
+           "lip pressor: red lips thin while pressed together (mouth closed)"),
+    AUSpec("AU25", {"lip_gap": 1.0}, 0.015, 0.25, "lips part: gap between the inner lips"),
+    AUSpec("AU26", {"jaw_drop": 1.0}, 0.02, 0.18, "jaw drop: chin moves down from the eye line"),
+]}
+#: non-linear ones: AU28 lip suck (red lips vanish: thickness ratio to neutral), AU45 blink
+#: (eye aperture ratio to neutral), AU43 eyes closed (blink-level closure held over 0.5 s)
+RATIO_AUS = {
+    "AU28": ("lip_thick", 0.45, 0.9, "lip suck: red lips roll in until they almost vanish"),
+    "AU45": ("eye_open", 0.35, 0.9, "blink: upper and lower lids meet"),
+    "AU43": ("eye_open", 0.35, 0.9, "eyes closed: the blink-level closure held over 0.5 s"),
+}
+#: closure held this long (s) is AU43 eyes closed rather than a blink
+CLOSED_HOLD_S = 0.5
+
+LINEAR = list(AU_TABLE)
+_W = np.zeros((len(LINEAR), len(NAMES)))
+for _i, _n in enumerate(LINEAR):
+    for _f, _w in AU_TABLE[_n].weights.items():
+        _W[_i, INDEX[_f]] = _w
+_DEAD = np.array([AU_TABLE[n].dead for n in LINEAR])
+_SPAN = np.array([AU_TABLE[n].full - AU_TABLE[n].dead for n in LINEAR])
+_ROW = {n: i for i, n in enumerate(LINEAR)}
+_EYE = [INDEX["eye_open_R"], INDEX["eye_open_L"]]
+_CORNER_RAISE = [INDEX["corner_raise_R"], INDEX["corner_raise_L"]]
+_THICK, _GAP = INDEX["lip_thick"], INDEX["lip_gap"]
+
+
+def intensities(x: np.ndarray, neutral: np.ndarray) -> dict[str, float]:
+    """Action-unit intensities 0..5 of one face.
+
+    Parameters
+    ----------
+    x : measurements of the face (:func:`tells.facs.features.measure`).
+    neutral : the same measurements of this person's neutral face
+        (:class:`tells.facs.baseline.NeutralBaseline` or the population neutral).
+
+    Returns
+    -------
+    dict with ``AU01`` … ``AU45`` (bilateral) and ``AU12L/R``, ``AU14L/R``; ``AU43`` is the
+    closure level only (the caller decides whether it was held long enough).
+    """
+    d = x - neutral
+    v = _W @ d
+    # lip stretcher is sideways pull: a rising corner is the smile, not AU20
+    v[_ROW["AU20"]] -= 0.8 * max(0.0, float(d[_CORNER_RAISE].mean()))
+    # lip pressor and chin raiser push the lips together; with the mouth open the same
+    # measurements are the jaw and the lower lip stretching
+    if x[_GAP] > 0.03:
+        v[_ROW["AU24"]] = 0.0
+        v[_ROW["AU17"]] = 0.0
+    # an open mouth rounds the lips and draws the corners in: not the dimpler
+    if x[_GAP] > 0.05:
+        v[_ROW["AU14L"]] -= 0.5 * (x[_GAP] - 0.05)
+        v[_ROW["AU14R"]] -= 0.5 * (x[_GAP] - 0.05)
+    r = np.clip((v - _DEAD) / _SPAN, 0.0, 1.0) * 5.0
+    out = {n: float(r[i]) for i, n in enumerate(LINEAR)}
+    out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
+    out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
+    thin = 1.0 - x[_THICK] / max(neutral[_THICK], 1e-3)
+    closure = 1.0 - float(x[_EYE].mean()) / max(float(neutral[_EYE].mean()), 1e-3)
+    for name, value in (("AU28", thin), ("AU45", closure), ("AU43", closure)):
+        _, dead, full, _ = RATIO_AUS[name]
+        out[name] = float(np.clip((value - dead) / (full - dead), 0.0, 1.0) * 5.0)
+    return out

@@ -1,0 +1,103 @@
+"""The person's neutral face, estimated while the video streams.
+
+For each ``face_id`` a :class:`NeutralBaseline` keeps one fixed-size histogram per measurement
+(:data:`tells.facs.features.NAMES`) over *calm* frames (little landmark motion, good quality,
+near-frontal), with old counts fading (half-life ``half_life_s``). Only values within
+``GATE`` × ``tolerance`` of the population neutral (:func:`population_neutral`) enter a histogram: a value
+further out is an expression (or a closed eye), not somebody's resting face. The neutral value
+is the histogram's median, or the population's while a histogram is empty. Memory is a few
+kilobytes per face whatever the length of the video.
+
+Single images are measured against the population neutral.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from tells.facs.features import NAMES
+
+DATA = Path(__file__).parent / "data" / "population_neutral.json"
+
+#: histogram bins per measurement over population ± GATE tolerances
+BINS = 48
+#: values further than this many tolerances from the population never enter a histogram
+GATE = 2.0
+
+
+@lru_cache(maxsize=1)
+def _population() -> tuple[np.ndarray, np.ndarray]:
+    data = json.loads(DATA.read_text())
+    value = np.array([data["neutral"][n] for n in NAMES], dtype=np.float64)
+    tol = np.array([data["tolerance"][n] for n in NAMES], dtype=np.float64)
+    return value, tol
+
+
+def population_neutral() -> np.ndarray:
+    """Measurements of an average neutral face (:data:`NAMES` order)."""
+    return _population()[0].copy()
+
+
+def identity_tolerance() -> np.ndarray:
+    """How far one person's neutral may sit from the population's, per measurement."""
+    return _population()[1].copy()
+
+
+class NeutralBaseline:
+    """Streaming estimate of one person's neutral measurements.
+
+    Parameters
+    ----------
+    half_life_s : seconds after which a calm frame counts half as much as a new one.
+
+    Examples
+    --------
+    >>> b = NeutralBaseline()
+    >>> b.update(population_neutral(), t=0.0)
+    >>> bool(np.allclose(b.value(), population_neutral(), atol=0.01))
+    True
+    """
+
+    def __init__(self, half_life_s: float = 120.0):
+        self.pop, self.tol = _population()
+        self.lo = self.pop - GATE * self.tol
+        self.width = 2 * GATE * self.tol / BINS
+        self.counts = np.zeros((len(NAMES), BINS))
+        self.half_life_s = half_life_s
+        self.frames = 0
+        self._last_t: float | None = None
+        self._value = self.pop.copy()
+        self._dirty = False
+        self._rows = np.arange(len(NAMES))
+
+    def update(self, x: np.ndarray, t: float) -> None:
+        """Add one calm frame's measurements ``x`` at time ``t`` (seconds)."""
+        if self._last_t is not None and t > self._last_t:
+            self.counts *= 0.5 ** ((t - self._last_t) / self.half_life_s)
+        self._last_t = t
+        pos = (x - self.lo) / self.width
+        inside = (pos >= 0) & (pos < BINS)
+        b = np.clip(pos, 0, BINS - 1).astype(np.int64)
+        self.counts[self._rows[inside], b[inside]] += 1.0
+        self.frames += 1
+        self._dirty = True
+
+    def value(self) -> np.ndarray:
+        """The neutral measurements now (per measurement: histogram median, else the
+        population's)."""
+        if self._dirty:
+            cum = np.cumsum(self.counts, axis=1)
+            total = cum[:, -1]
+            half = total * 0.5
+            k = np.minimum((cum < half[:, None]).sum(axis=1), BINS - 1)
+            prev = np.where(k > 0, cum[self._rows, np.maximum(k - 1, 0)], 0.0)
+            inbin = self.counts[self._rows, k]
+            frac = np.clip((half - prev) / np.maximum(inbin, 1e-12), 0.0, 1.0)
+            med = self.lo + (k + frac) * self.width
+            self._value = np.where(total > 1e-6, med, self.pop)
+            self._dirty = False
+        return self._value

@@ -1,0 +1,70 @@
+"""EMFACS emotion prototypes scored from action-unit intensities.
+
+Each emotion's score (0..1) is a weighted sum of its action units' evidence, where an action
+unit's evidence is its intensity over 3 (C, marked) capped at 1. Contempt, the one one-sided
+expression, is scored from the *difference* between the left and right lip corner puller and
+dimpler (R12A+R14A), so a symmetric smile does not count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: EMFACS prototypes (DESIGN.md) as weights over action-unit evidence; ``|`` = the strongest
+#: of alternatives
+PROTOTYPES: dict[str, dict[str, float]] = {
+    "happiness": {"AU12": 0.75, "AU06": 0.25},                                  # 6+12
+    "sadness": {"AU01": 0.35, "AU04": 0.2, "AU15": 0.45},                      # 1+4+15
+    "surprise": {"AU01": 0.2, "AU02": 0.25, "AU05": 0.25, "AU26|AU25": 0.3},   # 1+2+5B+26
+    "fear": {"AU01": 0.15, "AU02": 0.1, "AU04": 0.2, "AU05": 0.2, "AU07": 0.05,
+             "AU20": 0.2, "AU26|AU25": 0.1},                                   # 1+2+4+5+7+20+26
+    "anger": {"AU04": 0.45, "AU05|AU07": 0.2, "AU23|AU24|AU17": 0.35},         # 4+5+7+23
+    "disgust": {"AU09|AU10": 0.6, "AU15|AU17": 0.4},                           # 9+15+16, 10+17
+}
+#: contempt: one-sided lip corner (R12A+R14A); evidence of asymmetry (12 plus half of 14)
+#: reaches 1 at this intensity difference
+CONTEMPT_FULL = 3.0
+#: emotions an action unit speaks against (weight of the penalty on the score)
+AGAINST: dict[str, dict[str, float]] = {
+    "sadness": {"AU12": 0.6}, "anger": {"AU12": 0.6, "AU01": 0.3, "AU09": 0.4, "AU15": 0.2},
+    "surprise": {"AU04": 0.4}, "disgust": {"AU12": 0.4}, "happiness": {"AU15": 0.5},
+}
+
+
+def _evidence(aus: dict[str, float], key: str) -> float:
+    return max(min(1.0, aus.get(k, 0.0) / 3.0) for k in key.split("|"))
+
+
+def contempt_score(aus: dict[str, float]) -> float:
+    """R12A+R14A: one lip corner pulled up (12) and tightened (14) more than the other; the
+    raised side must show at least a trace of 12, and a symmetric smile scores nothing."""
+    l12, r12 = aus.get("AU12L", 0.0), aus.get("AU12R", 0.0)
+    l14, r14 = aus.get("AU14L", 0.0), aus.get("AU14R", 0.0)
+    hi12, lo12, hi14, lo14 = (l12, r12, l14, r14) if l12 >= r12 else (r12, l12, r14, l14)
+    asym = (hi12 - lo12) + 0.5 * (hi14 - lo14)
+    score = asym / CONTEMPT_FULL * min(1.0, hi12 / 2.0) - lo12 / 3.0
+    # inner brows raised or lowered belong to sadness, anger or fear, not to a smirk
+    score -= 0.3 * (min(1.0, aus.get("AU01", 0.0) / 3.0) + min(1.0, aus.get("AU04", 0.0) / 3.0))
+    return float(np.clip(score, 0.0, 1.0))
+
+
+def prototype_scores(aus: dict[str, float]) -> dict[str, float]:
+    """EMFACS scores 0..1 for the seven emotions from one face's action units.
+
+    Parameters
+    ----------
+    aus : intensities 0..5 keyed ``AU01`` … ``AU45``, ``AU12L/R``, ``AU14L/R``.
+
+    Examples
+    --------
+    >>> s = prototype_scores({"AU06": 3.0, "AU12": 3.0, "AU12L": 3.0, "AU12R": 3.0})
+    >>> max(s, key=s.get)
+    'happiness'
+    """
+    out = {}
+    for emo, weights in PROTOTYPES.items():
+        score = sum(w * _evidence(aus, k) for k, w in weights.items())
+        score -= sum(w * _evidence(aus, k) for k, w in AGAINST.get(emo, {}).items())
+        out[emo] = float(np.clip(score, 0.0, 1.0))
+    out["contempt"] = contempt_score(aus)
+    return out

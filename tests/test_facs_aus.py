@@ -1,0 +1,121 @@
+"""Action units from geometry: zero at neutral, the right unit and side, monotonic, and not lit
+by an open mouth or by head pose."""
+
+import numpy as np
+import pytest
+
+from tells.face.geometry import mirror_index, reference_shape
+from tells.facs.aus import AU_TABLE, RATIO_AUS, intensities
+from tells.facs.baseline import population_neutral
+from tells.facs.features import NAMES, measure, measure_geometry
+from tells.facs.prototypes import contempt_score, prototype_scores
+from tells.facs.stage import au_row
+
+
+def _aus(shape, neutral_shape=None):
+    ref = reference_shape() if neutral_shape is None else neutral_shape
+    return intensities(measure(shape), measure(ref))
+
+
+def _moved(points, dx=0.0, dy=0.0):
+    s = reference_shape().copy()
+    s[list(points), 0] += dx
+    s[list(points), 1] += dy
+    return s
+
+
+def test_every_au_has_a_one_line_measurement_with_its_facs_name():
+    for spec in AU_TABLE.values():
+        assert ":" in spec.how and "\n" not in spec.how
+    for _, _, _, how in RATIO_AUS.values():
+        assert ":" in how
+
+
+def test_neutral_reads_zero_everywhere():
+    aus = _aus(reference_shape())
+    assert max(aus.values()) == 0.0
+
+
+def test_left_corner_raise_is_left_12_and_grows_monotonically():
+    left_corner = [291, 409, 375]  # subject's left (x > 0)
+    values = [_aus(_moved(left_corner, dy=-d)) for d in (0.0, 0.02, 0.04, 0.06, 0.08)]
+    left = [v["AU12L"] for v in values]
+    assert all(b >= a for a, b in zip(left, left[1:], strict=False)) and left[-1] > left[1]
+    assert left[-1] >= 3.0
+    assert values[-1]["AU12R"] < 1.0
+
+
+def test_mirrored_movement_gives_mirrored_unilateral_reading():
+    m = mirror_index()
+    pts = [291, 409, 375]
+    left = _aus(_moved(pts, dy=-0.06))
+    right = _aus(_moved([int(m[p]) for p in pts], dy=-0.06))
+    assert left["AU12L"] == pytest.approx(right["AU12R"], abs=0.3)
+
+
+def test_jaw_opening_lights_25_26_but_not_lip_corner_units():
+    ref = reference_shape()
+    lower = np.where(ref[:, 1] > 0.245)[0]
+    # jaw drops: lower lip and chin move down, the lip corners half as much
+    shape = ref.copy()
+    shape[lower, 1] += 0.12
+    shape[[61, 291], 1] += 0.06
+    aus = _aus(shape)
+    assert aus["AU26"] >= 2.0 and aus["AU25"] >= 1.0
+    for quiet in ("AU12", "AU15", "AU20", "AU14", "AU17", "AU24"):
+        assert aus[quiet] < 1.0, quiet
+
+
+def test_brow_raise_reads_1_and_2_not_4():
+    inner = [107, 66, 55, 65, 336, 296, 285, 295, 105, 334]
+    outer = [70, 46, 63, 53, 300, 276, 293, 283]
+    aus = _aus(_moved(inner + outer, dy=-0.06))
+    assert aus["AU01"] >= 2.0 and aus["AU02"] >= 2.0
+    assert aus["AU04"] == 0.0
+
+
+def test_eye_closure_reads_blink():
+    ref = reference_shape()
+    shape = ref.copy()
+    for up, lo in ((159, 145), (158, 144), (160, 153), (386, 374), (385, 373), (387, 380)):
+        shape[up, 1] = ref[lo, 1] - 0.002
+    aus = _aus(shape)
+    assert aus["AU45"] >= 4.0
+    assert aus["AU05"] == 0.0
+
+
+def test_rows_have_contract_columns_and_presence_follows_intensity():
+    aus = _aus(_moved([291, 61], dy=-0.08))
+    row = au_row(aus)
+    assert row["AU12_c"] == 1.0 and row["AU01_c"] == 0.0
+    assert {"AU12L_r", "AU12R_r", "AU14L_r", "AU14R_r", "AU45_r", "AU43_c"} <= set(row)
+
+
+def test_population_neutral_has_every_measurement():
+    assert population_neutral().shape == (len(NAMES),)
+    assert np.isfinite(population_neutral()).all()
+
+
+def test_mesh_without_iris_is_measured():
+    geo = measure_geometry(reference_shape()[:468])
+    assert np.isfinite(geo).all()
+
+
+def test_prototypes_name_their_emotions():
+    def top(aus):
+        s = prototype_scores(aus)
+        return max(s, key=s.get)
+
+    assert top({"AU06": 3, "AU12": 3, "AU12L": 3, "AU12R": 3}) == "happiness"
+    assert top({"AU01": 3, "AU04": 3, "AU15": 3}) == "sadness"
+    assert top({"AU01": 3, "AU02": 3, "AU05": 2, "AU26": 3}) == "surprise"
+    assert top({"AU04": 3, "AU05": 3, "AU07": 3, "AU23": 3}) == "anger"
+    assert top({"AU09": 3, "AU15": 3, "AU17": 3}) == "disgust"
+    assert top({"AU01": 3, "AU02": 3, "AU04": 3, "AU05": 3, "AU07": 3, "AU20": 3,
+                "AU26": 3}) == "fear"
+    assert top({"AU12R": 1.5, "AU14R": 1.5, "AU12": 0.75, "AU14": 0.75}) == "contempt"
+
+
+def test_symmetric_smile_is_not_contempt():
+    assert contempt_score({"AU12L": 3, "AU12R": 3, "AU14L": 1, "AU14R": 1}) == 0.0
+    assert contempt_score({"AU12L": 0, "AU12R": 0, "AU14L": 5, "AU14R": 0}) == 0.0

@@ -1,0 +1,93 @@
+"""The FACS test oracle: warped faces read back their action units, unwarped ones do not;
+intensity rises with the warp; EMFACS combinations are named as their emotion."""
+
+import numpy as np
+import pytest
+
+from tells.cli.main import main
+from tells.emotion.cnn import EmotionCNN
+from tells.emotion.fusion import AU_WEIGHT_VIDEO, fuse
+from tells.errors import InputError
+from tells.facs.aus import intensities
+from tells.facs.features import measure
+from tells.facs.oracle import _read, perturb
+from tells.facs.prototypes import prototype_scores
+from tells.facs.synth import displacements, parse_aus, synth_face
+from tells.io.samples import sample_path
+from tells.io.video import open_video
+
+
+@pytest.fixture(scope="module")
+def face():
+    """Frame 0 of single_face.mp4 (a resting face), its landmarks and its measurements."""
+    with open_video(sample_path("single_face.mp4")) as src:
+        img = next(iter(src)).image
+    obs, lm = _read(img)
+    return img, lm, measure(obs.aligned, obs.crop, obs.pose[1])
+
+
+def _read_aus(img, neutral):
+    obs, _ = _read(img)
+    return intensities(measure(obs.aligned, obs.crop, obs.pose[1]), neutral), obs
+
+
+def test_parse_aus_letters_sides_and_dicts():
+    assert parse_aus("1+2+5B+26") == {"AU01": 3.0, "AU02": 3.0, "AU05": 2.0, "AU26": 3.0}
+    assert parse_aus("R12A+R14A") == {"AU12R": 1.0, "AU14R": 1.0}
+    assert parse_aus({"AU06": 3.0, "AU12L": 1.0}) == {"AU06": 3.0, "AU12L": 1.0}
+    with pytest.raises(InputError):
+        parse_aus("99")
+    with pytest.raises(InputError):
+        parse_aus({"AU12": 7})
+
+
+def test_unilateral_template_moves_one_side_only():
+    d = displacements("R12C")
+    from tells.face.geometry import reference_shape
+
+    x = reference_shape()[:, 0]
+    assert np.abs(d[x < -0.1]).max() > 0.02
+    assert np.abs(d[x > 0.1]).max() == 0.0
+
+
+@pytest.mark.parametrize("au", ["AU01", "AU12", "AU15", "AU20", "AU26"])
+def test_au_at_c_is_detected_and_not_on_unwarped(face, au):
+    img, lm, neutral = face
+    warped = synth_face(img, {au: 3.0}, landmarks=lm)
+    aus, _ = _read_aus(warped, neutral)
+    key = au if au not in ("AU12",) else "AU12L"
+    assert aus[key] >= 1.0
+    plain, _ = _read_aus(perturb(img, 0), neutral)
+    assert plain[key] < 1.0
+
+
+def test_intensity_rises_with_the_warp(face):
+    img, lm, neutral = face
+    for au in ("AU12", "AU26"):
+        levels = [_read_aus(synth_face(img, {au: v}, landmarks=lm), neutral)[0][au]
+                  for v in (1.0, 3.0, 5.0)]
+        assert levels[0] < levels[1] < levels[2], (au, levels)
+
+
+@pytest.mark.parametrize("code,emotion", [("6+12", "happiness"), ("1+2+5B+26", "surprise")])
+def test_emfacs_combinations_named(face, code, emotion):
+    img, lm, neutral = face
+    aus, obs = _read_aus(synth_face(img, code, landmarks=lm), neutral)
+    p = fuse(EmotionCNN()(obs.crop), prototype_scores(aus), AU_WEIGHT_VIDEO)
+    from tells.contract import EMOTIONS
+
+    assert EMOTIONS[int(p.argmax())] == emotion
+
+
+def test_cli_writes_the_warped_image(tmp_path, capsys):
+    out = tmp_path / "smile.png"
+    assert main(["synth", "face", str(sample_path("single_face.jpg")), "--aus", "6+12", "-o",
+                 str(out)]) == 0
+    import cv2
+
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[:2] == cv2.imread(
+        str(sample_path("single_face.jpg"))).shape[:2]
+    assert main(["synth", "face", str(sample_path("single_face.jpg")), "--aus", "77", "-o",
+                 str(out)]) == 2
+    assert "77" in capsys.readouterr().err
