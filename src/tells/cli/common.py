@@ -56,14 +56,17 @@ def progress(description: str, total: int | None, enabled: bool = True, unit: st
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(description, total=total, rate="")
         pending = [0, time.monotonic()]
+        last_fields: dict = {}
 
         def advance(n: int = 1, **fields):  # redraw at most ten times a second
             pending[0] += n
+            last_fields.update(fields)
             now = time.monotonic()
             if now - pending[1] >= 0.1:
-                bar.update(task, advance=pending[0], **fields)
+                bar.update(task, advance=pending[0], **last_fields)
                 pending[0], pending[1] = 0, now
+                last_fields.clear()
 
         yield advance
-        if pending[0]:
-            bar.update(task, advance=pending[0])
+        if pending[0] or last_fields:
+            bar.update(task, advance=pending[0], **last_fields)
