@@ -1,5 +1,6 @@
-"""The trainer in real headless Chromium: a whole short session done by keyboard, with the
-answers and scores stored and shown, and the flash durations measured on screen."""
+"""The trainer in real headless Chromium, on a pack the face warp generated: a whole short
+session done by keyboard, with the answers and scores stored and shown, and the flash
+durations measured on screen."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import pytest
 from browser import browser_page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from test_trainer_support import running_server, write_frames_pack_folder
+from test_trainer_support import neutral_photos, running_server
 
 from tells.cli.main import main
 from tells.trainer.db import Answer, TrainingSession
 from tells.trainer.emotions import EMOTIONS
-from tells.trainer.packs import build_from_folder, load_pack
+from tells.trainer.packs import load_pack
 from tells.trainer.session import SessionConfig
+from tells.trainer.sources import build_from_photos
 
 pytestmark = pytest.mark.browser
 
@@ -29,10 +31,12 @@ SHOTS = os.environ.get("TELLS_TRAINER_SCREENSHOTS")
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A generated pack: the face warp on three neutral photos (three faces, so pre- and
+    post-test faces can differ), all seven emotions at intensity 3."""
     root = tmp_path_factory.mktemp("trainer")
-    write_frames_pack_folder(root / "folder")
-    pack = build_from_folder(root / "folder", "video", library=root / "lib")
+    pack = build_from_photos(neutral_photos(root / "photos"), "generated", library=root / "lib")
     truth = {it.key: it.emotion for it in load_pack(pack.path).items}
+    assert len(truth) == 21
     return root / "lib", truth
 
 

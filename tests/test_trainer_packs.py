@@ -17,7 +17,7 @@ from tells.errors import InputError
 from tells.io.samples import sample_path
 from tells.trainer.images import read_rgb, write_png
 from tells.trainer.packs import build_from_folder, load_items, load_pack
-from tells.trainer.sources import build_from_analysis, build_from_photos, read_frames
+from tells.trainer.sources import build_from_analysis, read_frames
 from tells.trainer.validate import IDENTITY_THRESHOLD, prepare_pair
 
 
@@ -153,18 +153,6 @@ def test_build_from_analysis_items_wait_for_review(tmp_path):
                                      headers={"Content-Type": "application/json"})
         assert json.load(urllib.request.urlopen(req)) == {"item": key, "status": "accepted"}
     assert [i.key for i in load_items(lib)] == [key]
-
-
-def test_generated_source_says_plainly_when_the_warp_is_missing(tmp_path):
-    try:
-        import tells.facs.synth  # noqa: F401
-    except ImportError:
-        with pytest.raises(InputError, match="needs the FACS face warp"):
-            build_from_photos([sample_path("single_face.jpg")], library=tmp_path)
-    else:  # the warp exists: all seven emotions come out of one photo
-        pack = build_from_photos([sample_path("single_face.jpg")], library=tmp_path)
-        assert {i.emotion for i in pack.items} == {
-            "anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise"}
 
 
 def test_frames_folder_builds_a_full_pack(tmp_path):

@@ -13,7 +13,7 @@ from test_trainer_support import running_server
 
 from tells.errors import InputError
 from tells.trainer.db import open_db
-from tells.trainer.emotions import EMOTIONS, au_marks, parse_aus, prototype_intensities
+from tells.trainer.emotions import EMOTIONS, action_units, au_marks, prototype_code
 from tells.trainer.packs import Item, new_pack
 from tells.trainer.session import SessionConfig, Trainer, build_plan
 from tells.trainer.staircase import LEVELS_MS, Staircase
@@ -34,13 +34,15 @@ def test_staircase_two_down_one_up_from_500_to_40():
     assert LEVELS_MS[0] == 500 and LEVELS_MS[-1] == 40
 
 
-def test_emfacs_tables():
-    assert [a.code for a in parse_aus("1+2+5B+26")] == ["1", "2", "5B", "26"]
-    assert prototype_intensities("contempt") == {"AU12R": 1.0, "AU14R": 1.0}
-    assert prototype_intensities("surprise", 3.0)["AU05"] == 2.0
-    assert prototype_intensities("happiness", 4.0) == {"AU06": 4.0, "AU12": 4.0}
-    with pytest.raises(ValueError):
-        prototype_intensities("boredom")
+def test_action_units_and_prototypes_come_from_the_facs_layer():
+    assert [a.code for a in action_units("1+2+5B+26")] == ["1", "2", "5B", "26"]
+    # table-style keys, sides and free text from annotation sheets (skipped)
+    assert [(a.code, a.name) for a in action_units("AU04+AU12R+?+L14A")] == [
+        ("4", "brow lowerer"), ("R12", "lip corner puller"), ("L14A", "dimpler")]
+    assert action_units("") == [] and action_units("smiles") == []
+    assert prototype_code("surprise") == "1+2+5B+26" and prototype_code("Contempt") == "R12A+R14A"
+    with pytest.raises(InputError, match="unknown emotion 'boredom'"):
+        prototype_code("boredom")
     import numpy as np
 
     lm = np.zeros((478, 3))

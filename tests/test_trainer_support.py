@@ -1,6 +1,7 @@
 """Shared pieces of the trainer tests: a stimulus pack folder made from real frames of the
-sample video (one person, different expressions), and the trainer server on a free loopback
-port. The tests in this file check the pack folder it builds is what the other tests rely on."""
+sample video (one person, different expressions), neutral face photos for the generated
+source, and the trainer server on a free loopback port. The tests in this file check the
+pack folder and the photos are what the other tests rely on."""
 
 from __future__ import annotations
 
@@ -38,6 +39,19 @@ def write_frames_pack_folder(dest: Path) -> dict[str, str]:
     return labels
 
 
+def neutral_photos(dest: Path) -> list[Path]:
+    """Three photos of three people for the face warp: the sample photo ``single_face.jpg``
+    (a smiling face: the warp adds to whatever the photo shows) and frame 0 of
+    ``single_face.mp4`` and of ``WolfgangLanger_Pexels.mp4`` (still faces) written as PNG."""
+    dest.mkdir(parents=True, exist_ok=True)
+    out = [sample_path("single_face.jpg")]
+    for video in ("single_face.mp4", "WolfgangLanger_Pexels.mp4"):
+        p = dest / f"{Path(video).stem}-frame0.png"
+        write_png(p, read_frames(sample_path(video), [0])[0])
+        out.append(p)
+    return out
+
+
 @contextmanager
 def running_server(db: Path, library: Path, defaults=None):
     """The trainer web app on 127.0.0.1 and a free port; stopped on exit."""
@@ -60,3 +74,11 @@ def test_frames_pack_folder_has_three_items_per_emotion(tmp_path):
         items = sorted((tmp_path / emotion).iterdir())
         assert len(items) == 3
         assert all((i / "neutral.png").stat().st_size > 10_000 for i in items)
+
+
+def test_neutral_photos_show_one_face_each(tmp_path):
+    from tells import analyze_image
+
+    photos = neutral_photos(tmp_path)
+    assert len(photos) == 3 and all(p.is_file() for p in photos)
+    assert [len(analyze_image(p)) for p in photos] == [1, 1, 1]

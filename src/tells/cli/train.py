@@ -55,8 +55,11 @@ def register(sub) -> None:
                    default="auto", help="what SOURCE is (default: detect)")
     b.add_argument("--name", help="pack name (default: the source folder's name)")
     b.add_argument("--replace", action="store_true", help="replace a pack of the same name")
-    b.add_argument("--intensity", type=float, default=3.0,
-                   help="photos: action-unit intensity 0..5 for the warp (default 3, 'marked')")
+    b.add_argument("--intensity", default="3", metavar="N[,N…]",
+                   help="photos: action-unit intensities for the warp, 0..5, comma-separated for "
+                   "several (default 3, C 'marked'; 1 A trace … 5 E maximum)")
+    b.add_argument("--emotion", metavar="E[,E…]",
+                   help="photos: only these emotions, comma-separated (default: all seven)")
     _common(b)
     add_output_flags(b)
     b.set_defaults(handler=_pack_build)
@@ -134,8 +137,20 @@ def _detect_kind(sources: list[Path]) -> str:
     raise InputError("give one pack or analysis folder, or one or more photos")
 
 
+def _names(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def _floats(text: str, flag: str) -> list[float]:
+    try:
+        return [float(t) for t in _names(text)]
+    except ValueError:
+        raise InputError(f"{flag} takes numbers separated by commas, e.g. 2,4; got {text!r}") from None
+
+
 def _pack_build(args) -> int:
     from tells.trainer import packs, sources
+    from tells.trainer.emotions import EMOTIONS, check_emotion
 
     kind = args.kind if args.kind != "auto" else _detect_kind(args.source)
     if kind in ("folder", "analysis") and len(args.source) != 1:
@@ -151,13 +166,17 @@ def _pack_build(args) -> int:
             pack = sources.build_from_analysis(args.source[0], args.name, library=args.library,
                                                replace=args.replace, progress=adv)
     else:
-        with progress("generating", len(args.source) * 7, enabled=show, unit="items") as adv:
+        levels = sources.check_intensities(_floats(args.intensity, "--intensity"))
+        emos = [check_emotion(e) for e in _names(args.emotion)] or list(EMOTIONS)
+        total = len(args.source) * len(emos) * len(levels)
+        with progress("generating", total, enabled=show, unit="items") as adv:
             pack = sources.build_from_photos(args.source, args.name, library=args.library,
-                                             replace=args.replace, intensity=args.intensity,
-                                             progress=adv)
+                                             replace=args.replace, intensities=levels,
+                                             emotions=emos, progress=adv)
     summary = {"pack": pack.name, "path": str(pack.path), "source": pack.source,
                "counts": pack.counts(),
-               "problems": [{"where": p.where, "reason": p.reason} for p in pack.problems]}
+               "problems": [{"where": p.where, "reason": p.reason} for p in pack.problems],
+               "notes": pack.notes}
     if args.json:
         print_json(summary)
     else:
@@ -166,6 +185,8 @@ def _pack_build(args) -> int:
               f"{len(pack.problems)} left out  ({pack.path})")
         for p in pack.problems:
             print(f"  left out {p.where}: {p.reason}")
+        for note in pack.notes:
+            print(f"  note: {note}")
         if c["pending"]:
             print(f"  review them in 'tells train' (Review items) or: tells train pack accept {pack.name} --all")
     return 0

@@ -1,13 +1,20 @@
-"""The seven emotions a trainee learns: answer keys, EMFACS prototype action units, the lesson
-text (what moves in the face) and where each action unit shows on the 478-point face mesh.
+"""The seven emotions a trainee learns: answer keys, the lesson text (what moves in the face),
+the action units' names and where each shows on the 478-point face mesh.
 
-Plain data and small parsers only; no I/O.
+The EMFACS prototypes and the FACS-code grammar live in the FACS layer
+(:data:`tells.facs.prototypes.EMFACS_CODES`, :func:`tells.facs.synth.parse_aus`); this module
+adds what a trainee sees: names, lessons and marks drawn on a face.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from tells.errors import InputError
+from tells.facs.prototypes import EMFACS_CODES
+from tells.facs.synth import LETTERS
+from tells.facs.synth import parse_aus as parse_facs
 
 #: answer order; key ``1`` answers the first emotion
 EMOTIONS: tuple[str, ...] = (
@@ -19,21 +26,6 @@ EMOTIONS: tuple[str, ...] = (
     "sadness",
     "surprise",
 )
-
-#: FACS intensity letters to the 0..5 scale OpenFace uses
-LETTER_INTENSITY = {"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0, "E": 5.0}
-
-#: EMFACS prototypes (DESIGN.md), in FACS notation; a missing letter means "at the chosen
-#: intensity"
-PROTOTYPES: dict[str, str] = {
-    "happiness": "6+12",
-    "sadness": "1+4+15",
-    "surprise": "1+2+5B+26",
-    "fear": "1+2+4+5+7+20+26",
-    "anger": "4+5+7+23",
-    "disgust": "9+15+16",
-    "contempt": "R12A+R14A",
-}
 
 AU_NAMES: dict[int, str] = {
     1: "inner brow raiser",
@@ -115,9 +107,22 @@ LESSONS: dict[str, str] = {
 }
 
 
+def check_emotion(emotion: str) -> str:
+    """``emotion`` lower-cased if it is one of the seven, else one clear :class:`InputError`."""
+    e = str(emotion).strip().lower()
+    if e not in EMOTIONS:
+        raise InputError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}")
+    return e
+
+
+def prototype_code(emotion: str) -> str:
+    """The EMFACS prototype of ``emotion`` in FACS notation, e.g. ``"6+12"``."""
+    return EMFACS_CODES[check_emotion(emotion)]
+
+
 @dataclass(frozen=True)
 class ActionUnit:
-    """One action unit of a FACS code such as ``R12A``."""
+    """One action unit of a FACS code such as ``R12A``, as a trainee reads it."""
 
     au: int
     side: str = ""  #: "", "L" or "R"
@@ -127,58 +132,35 @@ class ActionUnit:
     def code(self) -> str:
         return f"{self.side}{self.au}{self.letter}"
 
-    def intensity(self, default: float = 3.0) -> float:
-        """Intensity on 0..5: the letter's, or ``default`` when the code has no letter."""
-        return LETTER_INTENSITY.get(self.letter, default)
-
     @property
     def name(self) -> str:
         return AU_NAMES.get(self.au, f"action unit {self.au}")
 
 
-_AU_RE = re.compile(r"^(?:AU)?([LR]?)(\d{1,2})([A-E]?)$", re.IGNORECASE)
+_LETTER_OF = {v: k for k, v in LETTERS.items()}
 
 
-def parse_aus(text: str) -> list[ActionUnit]:
-    """Parse a FACS code like ``"1+2+5B+26"``, ``"R12A+R14A"`` or ``"AU04+AU07"``.
+def action_units(text: str) -> list[ActionUnit]:
+    """The action units of a FACS code (``"1+2+5B+26"``, ``"R12A+R14A"``, ``"AU04+AU07"``) in
+    the order written, each read by :func:`tells.facs.synth.parse_aus`.
 
-    Unparseable parts (``"?"``, free text in annotation sheets) are skipped.
+    Parts that cannot be read (``"?"``, free text in annotation sheets, action units the FACS
+    layer does not know) are skipped: the code only labels and marks a stimulus.
 
     Examples
     --------
-    >>> [a.code for a in parse_aus("R12A+R14A")]
+    >>> [a.code for a in action_units("R12A+R14A")]
     ['R12A', 'R14A']
     """
     out: list[ActionUnit] = []
     for part in re.split(r"[+,;\s]+", str(text or "").strip()):
-        m = _AU_RE.match(part.strip())
-        if m:
-            out.append(ActionUnit(int(m.group(2)), m.group(1).upper(), m.group(3).upper()))
-    return out
-
-
-def format_aus(aus: list[ActionUnit]) -> str:
-    return "+".join(a.code for a in aus)
-
-
-def prototype_intensities(emotion: str, intensity: float = 3.0) -> dict[str, float]:
-    """Action-unit intensities (0..5) that show ``emotion``, keyed like the per-frame table
-    (``"AU12"``, unilateral ``"AU12R"``), for driving a face warp.
-
-    Parameters
-    ----------
-    emotion : str
-        One of :data:`EMOTIONS`.
-    intensity : float
-        Intensity for action units whose prototype gives no letter; lettered ones (``5B``,
-        ``R12A``) scale with ``intensity / 3`` so "marked" (3) keeps the prototype as written.
-    """
-    if emotion not in PROTOTYPES:
-        raise ValueError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}")
-    out: dict[str, float] = {}
-    for a in parse_aus(PROTOTYPES[emotion]):
-        value = intensity if not a.letter else a.intensity() * intensity / 3.0
-        out[f"AU{a.au:02d}{a.side}"] = float(min(5.0, max(0.0, value)))
+        try:
+            # default 0: a part without an intensity letter comes back as 0.0
+            ((key, value),) = parse_facs(part, default=0.0).items()
+        except (InputError, ValueError):
+            continue
+        side = key[-1] if key[-1] in "LR" else ""
+        out.append(ActionUnit(int(key[2:4]), side, _LETTER_OF.get(value, "")))
     return out
 
 
@@ -190,7 +172,7 @@ def au_marks(aus_text: str, landmarks_xy, width: int, height: int) -> list[dict]
     only their side (R = the person's right, which is image left in a photo).
     """
     marks: list[dict] = []
-    for a in parse_aus(aus_text):
+    for a in action_units(aus_text):
         if a.au not in AU_LANDMARKS:
             continue
         idx, direction = AU_LANDMARKS[a.au]

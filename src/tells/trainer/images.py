@@ -48,21 +48,13 @@ def write_png(path: str | Path, rgb: np.ndarray) -> None:
 
 def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity transform (rotation, uniform scale, translation) taking 2-D
-    points ``src`` onto ``dst`` (Umeyama). Returns the ``2x3`` matrix for ``cv2.warpAffine``."""
-    src = np.asarray(src, dtype=np.float64)[:, :2]
-    dst = np.asarray(dst, dtype=np.float64)[:, :2]
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s_c, d_c = src - mu_s, dst - mu_d
-    cov = d_c.T @ s_c / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    d = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[1, 1] = -1
-    rot = u @ d @ vt
-    var_s = (s_c**2).sum() / len(src)
-    scale = float(np.trace(np.diag(sig) @ d) / var_s) if var_s > 0 else 1.0
-    t = mu_d - scale * rot @ mu_s
-    return np.hstack([scale * rot, t[:, None]])
+    points ``src`` onto ``dst`` (:func:`tells.face.geometry.umeyama`). Returns the ``2x3``
+    matrix for ``cv2.warpAffine``."""
+    from tells.face.geometry import umeyama
+
+    s, rot, t = umeyama(np.asarray(src, dtype=np.float64)[:, :2],
+                        np.asarray(dst, dtype=np.float64)[:, :2])
+    return np.hstack([s * rot, t[:, None]])
 
 
 def apply_affine(m: np.ndarray, pts: np.ndarray) -> np.ndarray:

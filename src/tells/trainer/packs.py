@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tells.errors import InputError, OutputError
-from tells.trainer.emotions import EMOTIONS, PROTOTYPES, au_marks
+from tells.trainer.emotions import EMOTIONS, au_marks, prototype_code
 from tells.trainer.images import IMAGE_SUFFIXES, write_png
 from tells.trainer.validate import PreparedPair, prepare_pair
 
@@ -99,6 +99,8 @@ class Pack:
     items: list[Item]
     problems: list[Problem] = field(default_factory=list)
     created: str = ""
+    #: warnings about inputs that were used (e.g. a "neutral" photo that shows an emotion)
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in STATUSES}
@@ -113,6 +115,7 @@ class Pack:
             "created": self.created,
             "items": [it.to_json() for it in self.items],
             "problems": [asdict(p) for p in self.problems],
+            "notes": self.notes,
         }
         tmp = self.path / (MANIFEST + ".tmp")
         try:
@@ -141,7 +144,8 @@ def load_pack(path: str | Path) -> Pack:
         raise InputError(f"{p / MANIFEST}: cannot read the pack manifest ({exc})") from None
     items = [Item(pack=data["name"], pack_dir=p, **it) for it in data.get("items", [])]
     problems = [Problem(**q) for q in data.get("problems", [])]
-    return Pack(data["name"], p, data.get("source", ""), items, problems, data.get("created", ""))
+    return Pack(data["name"], p, data.get("source", ""), items, problems, data.get("created", ""),
+                list(data.get("notes", [])))
 
 
 def list_packs(library: str | Path | None = None) -> list[Pack]:
@@ -193,6 +197,17 @@ def add_item(pack: Pack, item_id: str, pair: PreparedPair, *, emotion: str, aus:
     )
     pack.items.append(item)
     return item
+
+
+def finish_pack(pack: Pack, nothing: str) -> Pack:
+    """Save the manifest and return ``pack``; a pack that got no item is removed instead and
+    the build fails with one line: ``nothing`` and the first reasons items were left out."""
+    pack.save()
+    if not pack.items:
+        shutil.rmtree(pack.path, ignore_errors=True)
+        detail = "; ".join(f"{p.where}: {p.reason}" for p in pack.problems[:3])
+        raise InputError(f"{nothing} ({detail})")
+    return pack
 
 
 def _find_image(folder: Path, stem: str) -> Path | None:
@@ -255,18 +270,13 @@ def build_from_folder(folder: str | Path, name: str | None = None, *,
         else:
             # opaque id: image URLs must not give the answer away
             item_id = "i" + hashlib.sha256(f"{emotion}/{item}".encode()).hexdigest()[:10]
-            add_item(pack, item_id, pair, emotion=emotion, aus=PROTOTYPES[emotion],
+            add_item(pack, item_id, pair, emotion=emotion, aus=prototype_code(emotion),
                      aus_source="prototype", face_key=file_key(n), status="accepted",
                      origin={"neutral": str(n), "expression": str(e),
                              "identity_distance": round(pair.identity_distance, 4)})
         if progress:
             progress(1)
-    pack.save()
-    if not pack.items:
-        shutil.rmtree(pack.path, ignore_errors=True)
-        detail = "; ".join(f"{p.where}: {p.reason}" for p in pack.problems[:3])
-        raise InputError(f"{folder}: no usable item ({detail})")
-    return pack
+    return finish_pack(pack, f"{folder}: no usable item")
 
 
 def set_status(library: str | Path | None, item_key: str, status: str) -> Item:

@@ -25,7 +25,7 @@ from tells import DISCLAIMER
 from tells.errors import InputError, OutputError
 from tells.trainer import TRAINER_NOTE
 from tells.trainer.db import Answer, Trainee, TrainingSession, utcnow
-from tells.trainer.emotions import EMOTIONS, LESSONS, parse_aus
+from tells.trainer.emotions import EMOTIONS, LESSONS, action_units
 from tells.trainer.packs import Item, find_item, load_items
 from tells.trainer.staircase import LEVELS_MS, Staircase
 
@@ -226,7 +226,7 @@ class Trainer:
         if st["kind"] == "lesson":
             emo = st["emotion"]
             return {**base, "kind": "lesson", "emotion": emo, "text": LESSONS[emo],
-                    "aus": it.aus, "aus_named": [[a.code, a.name] for a in parse_aus(it.aus)],
+                    "aus": it.aus, "aus_named": [[a.code, a.name] for a in action_units(it.aus)],
                     "item": item_json(it, True)}
         set_ms = cfg.test_ms
         if st["phase"] == "practice":

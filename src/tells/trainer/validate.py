@@ -76,7 +76,7 @@ def identity_distance(crop_a: np.ndarray, crop_b: np.ndarray) -> float:
                                  cv2.HISTCMP_BHATTACHARYYA))
 
 
-def _main_face(faces: list, label: str, name: str, near=None):
+def main_face(faces: list, label: str, name: str, near=None):
     """The face to use: the one whose box centre is nearest ``near`` (x, y, w, h) when given,
     else the largest."""
     if not faces:
@@ -96,6 +96,7 @@ def prepare_pair(
     analyze: Callable | None = None,
     identity_threshold: float = IDENTITY_THRESHOLD,
     near: tuple | None = None,
+    same_frame: bool = False,
 ) -> PreparedPair:
     """Validate a neutral/expression pair and register it.
 
@@ -112,6 +113,10 @@ def prepare_pair(
         Largest :func:`identity_distance` accepted as the same person.
     near : (x, y, w, h), optional
         With several faces, use the one nearest this box (default: the largest).
+    same_frame : bool
+        The expression was made from the neutral image by a warp, so its pixels are already in
+        the neutral's frame: it is checked like any pair (the misfit is then how far the warp
+        moved the stable points) but not moved, so nothing outside the face changes.
 
     Raises
     ------
@@ -133,7 +138,7 @@ def prepare_pair(
         except InputError as exc:
             raise InputError(f"{name}: {label} image: {exc}") from None
     faces = [
-        _main_face(list(analyze(img)), label, name, near)
+        main_face(list(analyze(img)), label, name, near)
         for img, label in zip(imgs, ("neutral", "expression"), strict=True)
     ]
     fn, fe = faces
@@ -153,7 +158,7 @@ def prepare_pair(
     ln = np.asarray(fn.landmarks, float)[:, :2]
     le = np.asarray(fe.landmarks, float)[:, :2]
     idx = list(STABLE_POINTS)
-    m = similarity_fit(le[idx], ln[idx])
+    m = np.eye(2, 3) if same_frame else similarity_fit(le[idx], ln[idx])
     span = float(np.linalg.norm(ln[_R_OUT] - ln[_L_OUT]))
     resid = float(np.sqrt(((apply_affine(m, le[idx]) - ln[idx]) ** 2).sum(1).mean()) / span)
     if resid > MAX_REGISTRATION_RESIDUAL:
