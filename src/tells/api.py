@@ -95,9 +95,10 @@ def default_stages(settings: Settings) -> list[FaceStage]:
     """The per-face stages of a full analysis (FACS, emotion, spotting as they exist)."""
     from tells.emotion.stage import EmotionStage
     from tells.facs.stage import AUStage
+    from tells.spotting.stage import MotionStage
 
     aus = AUStage()
-    return [aus, EmotionStage(aus)]
+    return [aus, EmotionStage(aus), MotionStage()]
 
 
 def model_checksums() -> dict[str, str]:
@@ -156,6 +157,9 @@ def analyze_video(
         source.close()
     frames = table.to_frame()
     info = source.info
+    t_spot = time.perf_counter()
+    events, spot_stats = _spot(frames, stage_list)
+    spot_seconds = time.perf_counter() - t_spot
     if stats.frames == 0:
         raise InputError(f"{info.path}: no frame could be decoded "
                          f"({'; '.join(info.warnings) or 'empty video stream'})")
@@ -171,18 +175,34 @@ def analyze_video(
         "frames": stats.frames,
         "frames_with_face": int(frames.loc[ok, "frame"].nunique()),
         "faces": sorted(int(i) for i in frames.loc[ok, "face_id"].unique()),
+        "events": {"count": len(events),
+                   "micro": int((events["kind"] == "micro").sum()) if len(events) else 0,
+                   "macro": int((events["kind"] == "macro").sum()) if len(events) else 0,
+                   **spot_stats},
         "models": model_checksums(),
         "settings": settings.to_dict(),
         "timings": {"seconds": round(stats.seconds, 3), "fps": round(stats.fps, 1),
                     "detector_runs": stats.detections,
+                    "spotting_seconds": round(spot_seconds, 3),
                     "stages": {k: round(v, 3) for k, v in stats.stage_seconds.items()}},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "platform": f"{platform.system()} {platform.machine()} Python {platform.python_version()}",
     }
-    result = VideoAnalysis(frames=frames, run=run_record, out_dir=out)
+    result = VideoAnalysis(frames=frames, run=run_record, out_dir=out, events=events)
     if out is not None:
         write_outputs(result, out, report=report, transcript=transcript, segments=segments)
     return result
+
+
+def _spot(frames: pd.DataFrame, stages: list[FaceStage]) -> tuple[pd.DataFrame, dict]:
+    """Events from the finished table and the motion recorded by the spotting stage."""
+    from tells.spotting.events import EVENT_TABLE_COLUMNS, detect_events
+    from tells.spotting.stage import MotionStage
+
+    motion = next((st for st in stages if isinstance(st, MotionStage)), None)
+    if motion is None:
+        return pd.DataFrame(columns=EVENT_TABLE_COLUMNS), {}
+    return detect_events(frames, motion.series)
 
 
 def write_outputs(result: VideoAnalysis, out: Path, *, report: bool = True,
@@ -191,6 +211,8 @@ def write_outputs(result: VideoAnalysis, out: Path, *, report: bool = True,
     so its presence marks them finished), then the report and summary built from them."""
     write_parquet(result.frames, out / "frames.parquet")
     write_csv(result.frames, out / "frames.csv")
+    write_csv(result.events, out / "events.csv")
+    write_json({"events": result.events.to_dict(orient="records")}, out / "events.json")
     write_json(result.run, out / "run.json")
     if report:
         from tells.report import write_report

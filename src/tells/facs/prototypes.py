@@ -68,3 +68,25 @@ def prototype_scores(aus: dict[str, float]) -> dict[str, float]:
         out[emo] = float(np.clip(score, 0.0, 1.0))
     out["contempt"] = contempt_score(aus)
     return out
+
+
+#: EMFACS prototypes in FACS notation (DESIGN.md); disgust has variants 9+17 and 10+17
+EMFACS_CODES: dict[str, str] = {
+    "happiness": "6+12",
+    "sadness": "1+4+15",
+    "surprise": "1+2+5B+26",
+    "fear": "1+2+4+5+7+20+26",
+    "anger": "4+5+7+23",
+    "disgust": "9+15+16",
+    "contempt": "R12A+R14A",
+}
+
+
+def prototype_request(emotion: str, intensity: float) -> dict[str, float]:
+    """Every action unit of ``emotion``'s EMFACS prototype at one ``intensity`` (0..5), keyed
+    like the per-frame table (``AU05``, ``AU12R``) — what a face warp needs to show it."""
+    from tells.facs.synth import parse_aus
+
+    if emotion not in EMFACS_CODES:
+        raise ValueError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMFACS_CODES)}")
+    return {k: float(intensity) for k in parse_aus(EMFACS_CODES[emotion])}

@@ -1,0 +1,162 @@
+"""Events from spotted intervals: the contract's event table with AUs, emotion, confidence,
+the emotion displayed around the event, and leakage.
+
+- ``aus``: action units whose intensity rose from onset to apex by at least
+  ``SpotParams.active``, FACS style with intensity letters (A trace … E maximum) and L/R for
+  one-sided lip corner units (``R12A+R14A``).
+- ``emotion``: EMFACS prototype scores of those AU changes, fused with the change of the
+  per-frame emotion probabilities from onset to apex; ``emotion_probability`` is its share.
+- ``displayed_emotion``: the most probable emotion over ±2 s around the event, outside it.
+- ``leakage``: the face displayed a different, non-neutral emotion around the event (a flash
+  of contempt inside a smile). A flash on a neutral face is not called leakage.
+- ``confidence``: how clearly the interval stands out — the peak over the threshold and the
+  optical-flow motion in the regions of its action units, lowered by poor-quality frames.
+  It is a heuristic score, not a calibrated probability.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from tells.contract import AU_NUMBERS, EMOTIONS, EVENT_COLUMNS
+from tells.facs.prototypes import prototype_scores
+from tells.spotting.regions import REGIONS
+from tells.spotting.spot import AU_REGIONS, SpotParams, au_code, blink_count, spot_face
+
+#: the event table's columns: the contract's, plus the emotion's probability
+EVENT_TABLE_COLUMNS = EVENT_COLUMNS[:11] + ["emotion_probability"] + EVENT_COLUMNS[11:]
+DISPLAY_WINDOW_S = 2.0
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in EVENT_TABLE_COLUMNS})
+
+
+def has_au_columns(frames: pd.DataFrame) -> bool:
+    return all(f"AU{n:02d}_r" in frames for n in AU_NUMBERS)
+
+
+def _emotion(delta: dict[str, float], probs: np.ndarray | None) -> tuple[str, float]:
+    proto = prototype_scores(delta)
+    names = [e for e in EMOTIONS if e != "neutral"]
+    score = np.array([proto.get(e, 0.0) for e in names])
+    if probs is not None:  # rise of each emotion's probability from onset to apex
+        rise = np.clip(probs[1] - probs[0], 0.0, 1.0)
+        score = 0.6 * score + 0.4 * np.array([rise[EMOTIONS.index(e)] for e in names])
+    if score.sum() <= 1e-6:
+        return "neutral", 0.0
+    k = int(np.argmax(score))
+    return names[k], float(score[k] / score.sum())
+
+
+def _displayed(face: pd.DataFrame, t: np.ndarray, on_t: float, off_t: float,
+               apex_t: float) -> str:
+    if not all(e in face for e in EMOTIONS):
+        return "neutral"
+    near = (np.abs(t - apex_t) <= DISPLAY_WINDOW_S) & ((t < on_t) | (t > off_t))
+    if not near.any():
+        return "neutral"
+    mean = face.loc[near, EMOTIONS].to_numpy(dtype=float).mean(0)
+    return EMOTIONS[int(np.argmax(mean))]
+
+
+def _motion_support(frames_idx: np.ndarray, motion: tuple[np.ndarray, np.ndarray] | None,
+                    on: int, apex: int, active: set[int]) -> float:
+    """Flow in the active AUs' regions from onset to apex, relative to that face's usual."""
+    if motion is None or not len(motion[0]):
+        return 0.0
+    mf, mv = motion[0], motion[1][:, :len(REGIONS)]
+    regions = sorted({REGIONS.index(r) for n in active for r in AU_REGIONS.get(n, [])})
+    if not regions:
+        return 0.0
+    sel = (mf >= frames_idx[on]) & (mf <= frames_idx[apex])
+    if not sel.any():
+        return 0.0
+    usual = np.median(mv[:, regions], axis=0) + 1e-3
+    ratio = float((mv[sel][:, regions].max(0) / usual).mean())
+    return float(np.clip((ratio - 1.0) / 3.0, 0.0, 1.0))
+
+
+def _positions(frames_idx: np.ndarray, motion) -> np.ndarray | None:
+    """Region landmark positions for the face's rows, or None when not recorded for all."""
+    if motion is None or not len(motion[0]):
+        return None
+    mf, mv = motion
+    lookup = {int(f): i for i, f in enumerate(mf)}
+    if any(int(f) not in lookup for f in frames_idx):
+        return None
+    r = len(REGIONS)
+    pos = mv[[lookup[int(f)] for f in frames_idx], r + 1:r + 1 + 2 * r]
+    return pos.reshape(len(frames_idx), r, 2).astype(np.float64)
+
+
+def detect_events(frames: pd.DataFrame, motion_of=None,
+                  params: SpotParams | None = None) -> tuple[pd.DataFrame, dict]:
+    """Spot and describe expressions in a per-frame table with AU columns.
+
+    Parameters
+    ----------
+    frames : per-frame table (contract columns incl. AU and, if present, emotion columns).
+    motion_of : ``face_id -> (frames, features)`` (e.g. ``MotionStage.series``) or None.
+    params : :class:`SpotParams`.
+
+    Returns
+    -------
+    (events, stats) — events in :data:`EVENT_TABLE_COLUMNS`, sorted by onset time; stats
+    counts blinks and the candidates left out, by reason.
+    """
+    p = params or SpotParams()
+    stats: dict = {"blinks": {}, "left_out": Counter()}
+    if not has_au_columns(frames):
+        return _empty(), {"blinks": {}, "left_out": {}, "note": "no AU columns"}
+    rows = []
+    ok = frames[frames["success"] == 1]
+    for face_id, face in ok.groupby("face_id"):
+        face = face.sort_values("timestamp").reset_index(drop=True)
+        stats["blinks"][int(face_id)] = blink_count(face)
+        fidx = face["frame"].to_numpy()
+        motion = motion_of(int(face_id)) if motion_of is not None else None
+        positions = _positions(fidx, motion)
+        cands, t = spot_face(face, positions, p, int(face_id))
+        has_emotions = all(e in face for e in EMOTIONS)
+        for c in cands:
+            if c.reason:
+                stats["left_out"][c.reason] += 1
+                continue
+            lr = {n: (c.aus[f"AU{n}L"], c.aus[f"AU{n}R"]) for n in (12, 14)}
+            code = au_code(c.aus, lr, p.active)
+            active = {int(''.join(ch for ch in part if ch.isdigit())) for part in code.split("+")
+                      if part}
+            probs = (face.loc[[c.onset, c.apex], EMOTIONS].to_numpy(dtype=float)
+                     if has_emotions else None)
+            emotion, prob = _emotion(c.aus, probs)
+            on_t, apex_t, off_t = float(t[c.onset]), float(t[c.apex]), float(t[c.offset])
+            dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+            duration = off_t - on_t + dt
+            displayed = _displayed(face, t, on_t, off_t, apex_t)
+            thr = p.deform_threshold if positions is not None else p.threshold
+            strength = float(np.clip((c.peak - thr / 2) / (1.5 * thr), 0, 1))
+            support = _motion_support(fidx, motion, c.onset, c.apex, active)
+            quality = 1.0 - 0.5 * float(face.loc[c.onset:c.offset, ["q_pose", "q_blur",
+                                                                      "q_partial"]].to_numpy()
+                                        .any(1).mean())
+            confidence = quality * (0.35 + 0.4 * strength + 0.25 * support)
+            rows.append({
+                "face_id": int(face_id),
+                "kind": "micro" if duration <= p.micro_max_s else "macro",
+                "onset_frame": int(fidx[c.onset]), "apex_frame": int(fidx[c.apex]),
+                "offset_frame": int(fidx[c.offset]),
+                "onset_t": round(on_t, 4), "apex_t": round(apex_t, 4), "offset_t": round(off_t, 4),
+                "duration_s": round(duration, 4), "aus": code, "emotion": emotion,
+                "emotion_probability": round(prob, 3), "confidence": round(confidence, 3),
+                "displayed_emotion": displayed,
+                "leakage": bool(displayed not in ("neutral", emotion)),
+            })
+    stats["left_out"] = dict(stats["left_out"])
+    if not rows:
+        return _empty(), stats
+    events = pd.DataFrame(rows, columns=EVENT_TABLE_COLUMNS).sort_values(["onset_t", "face_id"])
+    return events.reset_index(drop=True), stats

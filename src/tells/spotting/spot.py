@@ -1,0 +1,319 @@
+"""Spotting: expression intervals (onset, apex, offset) per face, with blinks, head turns and
+speech kept out.
+
+Works per ``face_id`` on the per-frame table (after the FACS stage) plus what the spotting
+stage recorded (:mod:`tells.spotting.stage`). All windows are in seconds, so any frame rate
+works.
+
+Method
+------
+1. Detection signal: for eleven facial regions (brows, glabella, cheeks, nose, mouth corners,
+   chin; eyes are left to the blink logic), the mean position of the region's landmarks in the
+   pose-normalised head frame, minus its rolling median over ``context_s`` (what the face
+   holds, e.g. a polite smile, becomes background), divided by that region's typical
+   deviation: the signal is the largest region, in multiples of its own noise. Without
+   recorded positions the strongest action-unit change over a rolling low percentile is used
+   (:func:`expression_signal`).
+2. Candidates are runs above half the threshold whose peak reaches it; the apex is the peak,
+   onset and offset are where a smoother copy of the signal falls to ``edge`` of the peak's
+   excess, walking out while it keeps falling.
+3. Kept out: intervals longer than ``macro_max_s``; blinks (only eyelid units change, with
+   AU45 at the apex or within ``blink_max_s``); head movements (pose change or speed over
+   0.2 s beyond limits); mouth-only changes while the person talks (the lips open and close
+   several times in the seconds around), unless one-sided (contempt); poor-quality rows;
+   changes with no expressive action unit.
+4. ``kind`` is micro when onset→offset ≤ ``micro_max_s``, else macro.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import percentile_filter, uniform_filter1d
+
+from tells.contract import AU_NUMBERS
+
+#: action units that carry expressions (speech 25/26 and eyelid 43/45 are handled apart)
+EXPRESSIVE_AUS = [n for n in AU_NUMBERS if n not in (25, 26, 43, 45)]
+MOUTH_AUS = {10, 12, 14, 15, 17, 20, 23, 24, 28}
+EYELID_AUS = {5, 6, 7, 43, 45}
+#: AU number → motion regions that move with it (for the motion check)
+AU_REGIONS = {1: ["brow_left", "brow_right"], 2: ["brow_left", "brow_right"],
+              4: ["glabella", "brow_left", "brow_right"], 5: ["eye_left", "eye_right"],
+              6: ["cheek_left", "cheek_right", "eye_left", "eye_right"],
+              7: ["eye_left", "eye_right"], 9: ["nose", "glabella"], 10: ["nose", "mouth_left",
+              "mouth_right"], 12: ["mouth_left", "mouth_right", "cheek_left", "cheek_right"],
+              14: ["mouth_left", "mouth_right"], 15: ["mouth_left", "mouth_right", "chin"],
+              17: ["chin"], 20: ["mouth_left", "mouth_right"], 23: ["mouth_left", "mouth_right"],
+              24: ["mouth_left", "mouth_right"], 28: ["mouth_left", "mouth_right", "chin"]}
+
+
+@dataclass(frozen=True)
+class SpotParams:
+    """Spotting settings (seconds and AU intensity units 0..5)."""
+
+    threshold: float = 1.0  # strongest AU change at apex (≈ FACS A/B border)
+    deform_threshold: float = 6.0  # landmark deformation at apex, in multiples of its noise
+    edge_smooth_s: float = 0.15  # smoothing of the signal used to place onset and offset
+    edge: float = 0.1  # onset/offset where the change falls to this fraction of the peak
+    context_s: float = 8.0  # local baseline window
+    baseline_pct: float = 20.0  # its percentile
+    smooth_s: float = 0.05
+    micro_max_s: float = 0.5
+    macro_max_s: float = 4.0
+    min_s: float = 0.06
+    head_turn_rad: float = 0.3  # pose change within an interval that marks a head movement
+    head_speed_rad_s: float = 2.0
+    talk_window_s: float = 2.0  # looked at before the onset and after the offset
+    talk_cycles: int = 3  # mouth open-close cycles in that context that mean talking
+    talk_depth: float = 0.5  # AU25+AU26 swing (intensity) that counts as one cycle
+    gap_s: float = 0.25  # a face missing longer than this splits its series
+    active: float = 0.75  # AU change at apex that counts as active in the event's AU code
+    blink_max_s: float = 0.45  # an eyelid-only change this short is a blink (AU45 or not)
+
+
+@dataclass
+class Candidate:
+    face_id: int
+    onset: int  # row positions within the face's series
+    apex: int
+    offset: int
+    peak: float
+    reason: str = ""  # why it was dropped ("" = kept)
+    aus: dict[str, float] = field(default_factory=dict)
+
+
+def _window(seconds: float, dt: float) -> int:
+    return max(1, int(round(seconds / dt)))
+
+
+def expression_signal(face: pd.DataFrame, p: SpotParams) -> tuple[np.ndarray, np.ndarray]:
+    """(signal, per-AU change matrix) for one face's contiguous rows."""
+    t = face["timestamp"].to_numpy()
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
+    cols = [f"AU{n:02d}_r" for n in EXPRESSIVE_AUS]
+    x = face[cols].to_numpy(dtype=float)
+    x = np.nan_to_num(x)
+    ctx = _window(p.context_s, dt)
+    if len(x) > 3:
+        base = percentile_filter(x, p.baseline_pct, size=(min(ctx, len(x)) | 1, 1),
+                                 mode="nearest")
+    else:
+        base = np.zeros_like(x)
+    change = np.clip(x - base, 0.0, None)
+    sm = _window(p.smooth_s, dt)
+    if sm > 1:
+        change = uniform_filter1d(change, sm, axis=0, mode="nearest")
+    return change.max(axis=1), change
+
+
+#: regions whose landmarks blinks and gaze move: left to the AU45 blink logic
+EYE_REGIONS = ("eye_left", "eye_right")
+
+
+def deformation_signal(positions: np.ndarray, t: np.ndarray, p: SpotParams) -> np.ndarray:
+    """Per-frame deformation from region landmark positions (N, R, 2) in the head frame.
+
+    Each region's distance from its own rolling median over ``context_s`` (what the face
+    holds), divided by that region's typical distance (its noise), so every region speaks in
+    multiples of its noise; the signal is the largest over non-eye regions, lightly smoothed.
+    """
+    from tells.spotting.regions import REGIONS
+
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
+    size = min(_window(p.context_s, dt), len(positions)) | 1
+    base = np.stack([percentile_filter(positions[:, :, k], 50, size=(size, 1), mode="nearest")
+                     for k in range(2)], axis=2)
+    dev = np.linalg.norm(positions - base, axis=2)
+    noise = np.median(dev, axis=0) + 1e-4
+    z = dev / noise
+    keep = [i for i, r in enumerate(REGIONS) if r not in EYE_REGIONS]
+    sig = z[:, keep].max(axis=1)
+    sm = _window(p.smooth_s, dt)
+    return uniform_filter1d(sig, sm, mode="nearest") if sm > 1 else sig
+
+
+def _segments(t: np.ndarray, gap: float) -> list[slice]:
+    breaks = np.flatnonzero(np.diff(t) > gap) + 1
+    edges = np.concatenate([[0], breaks, [len(t)]])
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def find_candidates(signal: np.ndarray, p: SpotParams, threshold: float | None = None,
+                    floor: float = 0.0, edges: np.ndarray | None = None
+                    ) -> list[tuple[int, int, int, float]]:
+    """(onset, apex, offset, peak) of runs above threshold/2 whose peak reaches threshold;
+    onset and offset where the excess over ``floor`` of ``edges`` (a smoother copy of the
+    signal, default the signal itself) falls to ``edge`` of the peak's."""
+    edges = signal if edges is None else edges
+    thr = p.threshold if threshold is None else threshold
+    above = signal >= floor + (thr - floor) / 2
+    out = []
+    i, n = 0, len(signal)
+    while i < n:
+        if not above[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and above[j]:
+            j += 1
+        run = signal[i:j]
+        apex = i + int(np.argmax(run))
+        peak = float(signal[apex])
+        if peak >= thr:
+            # walk out from the apex while the change is above edge × peak and still falling
+            lo = floor + p.edge * (peak - floor)
+            on = apex
+            while on > 0 and edges[on - 1] > lo and edges[on - 1] <= edges[on] + 0.05 * peak:
+                on -= 1
+            off = apex
+            while (off < n - 1 and edges[off + 1] > lo
+                   and edges[off + 1] <= edges[off] + 0.05 * peak):
+                off += 1
+            out.append((on, apex, off, peak))
+        i = j
+    # merge overlaps (a run split by a dip may give the same edges twice)
+    merged: list[tuple[int, int, int, float]] = []
+    for c in sorted(out):
+        if merged and c[0] <= merged[-1][2]:
+            m = merged[-1]
+            best = m if m[3] >= c[3] else c
+            merged[-1] = (min(m[0], c[0]), best[1], max(m[2], c[2]), best[3])
+        else:
+            merged.append(c)
+    return merged
+
+
+def mouth_cycles(opening: np.ndarray, depth: float) -> int:
+    """How many times the mouth opened and closed again by at least ``depth`` (hysteresis
+    count of rises followed by falls) — talking is rhythmic, an expression opens once."""
+    if len(opening) < 3:
+        return 0
+    cycles, state, ref = 0, "low", float(opening[0])
+    for v in opening[1:]:
+        v = float(v)
+        if state == "low":
+            if v >= ref + depth:
+                state, ref = "high", v
+            else:
+                ref = min(ref, v)
+        else:
+            if v <= ref - depth:
+                state, ref = "low", v
+                cycles += 1
+            else:
+                ref = max(ref, v)
+    return cycles
+
+
+def _letter(v: float) -> str:
+    return "ABCDE"[int(np.clip(np.floor(v + 0.5), 1, 5)) - 1]
+
+
+def au_code(delta: dict[str, float], left_right: dict[int, tuple[float, float]],
+            active: float) -> str:
+    """FACS string like ``R12A+R14A`` or ``1B+2B+5C+26B`` from AU changes (apex − onset)."""
+    parts = []
+    for n in AU_NUMBERS:
+        v = delta.get(f"AU{n:02d}", 0.0)
+        if n in left_right:
+            lv, rv = left_right[n]
+            big = max(lv, rv)
+            if big >= active and min(lv, rv) < 0.5 * big:
+                side = "L" if lv > rv else "R"
+                parts.append(f"{side}{n}{_letter(big)}")
+                continue
+        if v >= active:
+            parts.append(f"{n}{_letter(v)}")
+    return "+".join(parts)
+
+
+def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
+              face_id: int) -> tuple[list[Candidate], np.ndarray]:
+    """Candidates (kept and dropped, with reasons) for one face's rows sorted by time.
+
+    ``positions`` (rows × regions × 2, head-frame landmark means per region, aligned with
+    ``face``'s rows) drive detection when given (:func:`deformation_signal`); otherwise the
+    action-unit signal does (:func:`expression_signal`).
+    """
+    t = face["timestamp"].to_numpy()
+    cands: list[Candidate] = []
+    for seg in _segments(t, p.gap_s):
+        rows = face.iloc[seg]
+        if len(rows) < 3:
+            continue
+        if positions is not None:
+            ts_seg = rows["timestamp"].to_numpy()
+            signal = deformation_signal(positions[seg], ts_seg, p)
+            dt_seg = float(np.median(np.diff(ts_seg)))
+            smooth = uniform_filter1d(signal, _window(p.edge_smooth_s, dt_seg), mode="nearest")
+            found = find_candidates(signal, p, threshold=p.deform_threshold, floor=1.0,
+                                    edges=smooth)
+        else:
+            signal, _ = expression_signal(rows, p)
+            found = find_candidates(signal, p)
+        ts = rows["timestamp"].to_numpy()
+        dt = float(np.median(np.diff(ts)))
+        pose = rows[["pose_Rx", "pose_Ry", "pose_Rz"]].to_numpy(dtype=float)
+        au = {n: rows[f"AU{n:02d}_r"].to_numpy(dtype=float) for n in AU_NUMBERS}
+        uni = {n: (rows[f"AU{n}L_r"].to_numpy(dtype=float), rows[f"AU{n}R_r"].to_numpy(dtype=float))
+               for n in (12, 14)}
+        speech = au[25] + au[26]
+        talk_w = _window(p.talk_window_s, dt)
+        for on, apex, off, peak in found:
+            c = Candidate(face_id, seg.start + on, seg.start + apex, seg.start + off, peak)
+            dur = ts[off] - ts[on] + dt
+            delta = {f"AU{n:02d}": float(au[n][apex] - au[n][on]) for n in AU_NUMBERS}
+            lr = {n: (float(uni[n][0][apex] - uni[n][0][on]),
+                      float(uni[n][1][apex] - uni[n][1][on])) for n in (12, 14)}
+            c.aus = {**delta, **{f"AU{n}L": v[0] for n, v in lr.items()},
+                     **{f"AU{n}R": v[1] for n, v in lr.items()}}
+            active = {n for n in AU_NUMBERS if delta[f"AU{n:02d}"] >= p.active}
+            active |= {n for n, v in lr.items() if max(v) >= p.active}
+            expressive = active - {25, 26, 43, 45}
+            seg_pose = pose[on:off + 1]
+            turn = np.abs(seg_pose.max(0) - seg_pose.min(0)).max()
+            k = min(_window(0.2, dt), max(1, off - on))  # speed over 0.2 s: pose jitter cancels
+            speed = (np.abs(seg_pose[k:] - seg_pose[:-k]).max() / (k * dt)
+                     if off - on >= k else 0.0)
+            talking = (mouth_cycles(speech[max(0, on - talk_w):on], p.talk_depth)
+                       + mouth_cycles(speech[off + 1:off + 1 + talk_w], p.talk_depth)
+                       ) >= p.talk_cycles
+            asym = any(max(v) >= p.active and min(v) < 0.5 * max(v) for v in lr.values())
+            bad = rows.iloc[on:off + 1][["q_pose", "q_blur", "q_partial"]].to_numpy().any(1)
+            if dur > p.macro_max_s:
+                c.reason = "too long (held expression)"
+            elif dur < p.min_s:
+                c.reason = "too short (tracking noise)"
+            elif expressive <= EYELID_AUS and (au[45][apex] >= 1.0 or dur <= p.blink_max_s):
+                c.reason = "blink"
+            elif turn > p.head_turn_rad or speed > p.head_speed_rad_s:
+                c.reason = "head movement"
+            elif talking and expressive <= MOUTH_AUS and not asym:
+                c.reason = "speech"
+            elif bad.mean() > 0.5:
+                c.reason = "poor tracking quality"
+            elif not expressive:
+                c.reason = "no expressive action unit"
+            cands.append(c)
+    return cands, t
+
+
+def blink_count(face: pd.DataFrame) -> int:
+    """Blinks: runs of AU45 presence between 50 and 500 ms."""
+    c = face["AU45_c"].to_numpy() > 0 if "AU45_c" in face else np.zeros(len(face), bool)
+    t = face["timestamp"].to_numpy()
+    n, i = 0, 0
+    while i < len(c):
+        if c[i]:
+            j = i
+            while j < len(c) and c[j]:
+                j += 1
+            if 0.05 <= t[j - 1] - t[i] + 1 / 30 <= 0.5:
+                n += 1
+            i = j
+        else:
+            i += 1
+    return n

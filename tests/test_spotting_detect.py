@@ -1,0 +1,101 @@
+"""Spotting on hand-made signals and on a real video with injected expressions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+from tells.spotting.evaluate import evaluate_spotting
+from tells.spotting.regions import REGIONS
+from tells.spotting.spot import (
+    SpotParams,
+    au_code,
+    deformation_signal,
+    find_candidates,
+    mouth_cycles,
+)
+
+
+def _bump(n, start, length, height):
+    x = np.zeros(n)
+    k = np.arange(length)
+    x[start:start + length] = height * np.sin(np.pi * (k + 0.5) / length) ** 2
+    return x
+
+
+def test_one_bump_gives_its_onset_apex_offset():
+    sig = _bump(200, 50, 21, 4.0)  # rises from frame 50, peaks at 60, back to zero by 70
+    found = find_candidates(sig, SpotParams(threshold=1.0, edge=0.1))
+    assert len(found) == 1
+    on, apex, off, peak = found[0]
+    assert apex == 60 and peak == pytest.approx(4.0, rel=0.01)
+    # 10 % of the peak is reached about 2 frames in from either end of the bump
+    assert 50 <= on <= 53 and 67 <= off <= 70
+
+
+def test_below_threshold_and_two_bumps():
+    weak = _bump(200, 50, 21, 0.8)
+    assert find_candidates(weak, SpotParams(threshold=1.0)) == []
+    two = _bump(300, 40, 15, 2.0) + _bump(300, 150, 61, 3.0)
+    found = find_candidates(two, SpotParams(threshold=1.0))
+    assert [f[1] for f in found] == [47, 180]
+
+
+def test_mouth_cycles_counts_talking_not_one_opening():
+    t = np.linspace(0, 2, 60)
+    talking = 1.0 + np.sin(2 * np.pi * 2 * t)  # two open-close cycles a second, swing 2
+    assert mouth_cycles(talking, 0.5) == 4
+    one_open = _bump(60, 10, 30, 3.0)
+    assert mouth_cycles(one_open, 0.5) == 1
+    assert mouth_cycles(np.zeros(60), 0.5) == 0
+
+
+def test_au_code_letters_and_sides():
+    lr = {12: (0.0, 1.1), 14: (0.1, 1.0)}
+    assert au_code({"AU12": 0.55, "AU14": 0.5}, lr, 0.75) == "R12A+R14A"
+    delta = {"AU01": 2.2, "AU02": 1.9, "AU05": 1.6, "AU26": 2.6, "AU04": 0.3}
+    assert au_code(delta, {12: (0, 0), 14: (0, 0)}, 0.75) == "1B+2B+5B+26C"
+
+
+def test_deformation_signal_finds_the_moving_region():
+    rng = np.random.default_rng(0)
+    n, r = 400, len(REGIONS)
+    pos = rng.normal(0, 0.003, (n, r, 2))  # landmark jitter
+    k = REGIONS.index("mouth_left")
+    pos[200:210, k, 1] -= _bump(400, 200, 10, 0.05)[200:210]  # a corner rises for 10 frames
+    t = np.arange(n) / 30
+    sig = deformation_signal(pos, t, SpotParams())
+    assert 200 <= int(np.argmax(sig)) < 210
+    assert sig.max() > 6 and np.median(sig) < 2
+
+
+@pytest.mark.slow
+def test_injected_expressions_are_spotted_in_real_video(tmp_path):
+    """A calm stretch of a real video with injected expressions (B–D) and distractors."""
+    from tells.io.samples import sample_path
+
+    video, truth_csv = tmp_path / "synth.mp4", tmp_path / "truth.csv"
+    p = run_cli("synth", str(sample_path("single_face.mp4")), "-o", str(video), "--truth",
+                str(truth_csv), "--seconds", "24", "--segment", "0,0.5", "--rate", "10",
+                "--seed", "3", "-q")
+    assert p.returncode == 0, p.stderr
+    truth = pd.read_csv(truth_csv)
+    assert len(truth) >= 3 and set(truth["kind"]) == {"micro", "macro"}
+    assert set(truth["emotion"]) <= {"anger", "contempt", "disgust", "fear", "happiness",
+                                     "sadness", "surprise"}
+    out = tmp_path / "out"
+    p = run_cli("analyze", str(video), "-o", str(out), "-q", "--no-report")
+    assert p.returncode == 0, p.stderr
+    pred = pd.read_csv(out / "events.csv")
+    truth["video"] = pred["video"] = "v"
+    res = evaluate_spotting(truth, pred)
+    assert res.overall.tp >= len(truth) - 1  # at most one injected expression missed
+    assert res.overall.fp <= 1  # blinks and head movements are not reported
+    for col in ("onset_frame", "apex_frame", "offset_frame", "aus", "emotion", "confidence",
+                "displayed_emotion", "leakage"):
+        assert col in pred
+    assert (pred["onset_frame"] <= pred["apex_frame"]).all()
+    assert (pred["apex_frame"] <= pred["offset_frame"]).all()
+    assert pred["confidence"].between(0, 1).all()
