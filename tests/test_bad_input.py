@@ -163,5 +163,6 @@ def test_outputs_written_atomically(tmp_path):
     p = run_cli("analyze", str(sample_path("single_face.mp4")), "-o", str(out), "-q")
     assert p.returncode == 0, p.stderr
     assert sorted(x.name for x in out.iterdir()) == [
-        "frames.csv", "frames.parquet", "report.html", "run.json", "summary.json"]
+        "events.csv", "events.json", "frames.csv", "frames.parquet", "report.html", "run.json",
+        "summary.json"]  # and no *.partial left behind
     shutil.rmtree(out)

@@ -4,8 +4,7 @@ events) over a 2-hour video made by looping the real sample video (stream copy, 
 re-encoding), write the report, and time how long headless Chromium takes to load it and make
 it interactive.
 
-Run ``python -m tells.cli.bench_report [--hours 2] [--events 400] [--faces 2] [--json]``;
-:func:`bench_report` is the function a ``tells bench report`` subcommand can call.
+Run ``tells bench report [--hours 2] [--events 400] [--faces 2] [--json]``.
 """
 
 from __future__ import annotations
@@ -140,8 +139,9 @@ def bench_report(work_dir: str | Path | None = None, hours: float = 2.0, fps: fl
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tells.cli.bench_report", description=__doc__)
+def configure(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``tells bench report``."""
+    p.description = __doc__
     p.add_argument("--hours", type=float, default=2.0)
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--faces", type=int, default=2)
@@ -150,7 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work-dir", type=Path, default=None,
                    help="keep the looped video and analysis here (reused on the next run)")
     p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tells.cli.bench_report")
+    configure(p)
     args = p.parse_args(argv)
+    return _handler(args)
+
+
+def _handler(args) -> int:
     r = bench_report(args.work_dir, args.hours, args.fps, args.faces, args.events, runs=args.runs)
     if args.json:
         print(json.dumps(r, indent=2))
