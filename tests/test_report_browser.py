@@ -1,14 +1,13 @@
 """The HTML report in real headless Chromium (Debian's /usr/bin/chromium), opened from disk.
 
-The analyses are REAL: ``tells analyze`` on the sample videos. Stages that have not landed yet
-(AU and emotion columns, the event table) are filled with SYNTHETIC data from
-tells.insights.synthetic, and run.json and the report say which parts are synthetic.
+The analyses are real runs of ``tells analyze``: on a sample video into which ``tells synth``
+injected expressions (so there are several events of both kinds to show and filter), and on
+the faceless sample video.
 """
 
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,7 @@ from browser import browser_page
 from PIL import Image
 
 from tells.cli.main import main
-from tells.insights.synthetic import synthetic_tables, write_synthetic_analysis
-from tells.insights.tables import EMOTIONS
+from tells.insights.synthetic import write_synthetic_analysis
 from tells.io.samples import sample_path
 from tells.report import write_report
 
@@ -32,42 +30,26 @@ TRANSCRIPT = """WEBVTT
 00:00:06.000 --> 00:00:12.000
 <v Sam Seller>The annual plan comes to forty thousand.</v>
 
-00:00:12.000 --> 00:00:19.700
+00:00:12.000 --> 00:00:36.000
 <v Pat Prospect>That is more than we budgeted.</v>
 """
-SEGMENTS = "start,end,label\n0,6,intro\n00:00:06,00:00:19.7,pricing\n"
+SEGMENTS = "start,end,label\n0,6,intro\n00:00:06,00:00:36,pricing\n"
 
 
 def _analyze(video, out, exit_codes=(0,)):
-    """``tells analyze`` as a user runs it; then fill in stages not there yet (synthetic)."""
-    assert main(["analyze", str(video), "-o", str(out), "--quiet"]) in exit_codes
-    run = json.loads((out / "run.json").read_text())
-    frames = pd.read_parquet(out / "frames.parquet")
-    filled = []
-    fps, duration = run["input"]["fps"], run["input"]["duration_s"]
-    syn_frames, syn_events = synthetic_tables(duration, fps, faces=1, n_events=16, seed=3)
-    if not all(e in frames.columns for e in EMOTIONS) and (frames["face_id"] >= 0).any():
-        extra = [c for c in syn_frames.columns if c.startswith("AU") or c in EMOTIONS]
-        frames = frames.drop(columns=[c for c in extra if c in frames.columns])
-        fill = syn_frames[["frame", *extra]]
-        frames = frames.merge(fill, on="frame", how="left")
-        frames.loc[frames["face_id"] < 0, extra] = np.nan
-        frames.to_parquet(out / "frames.parquet", index=False)
-        (out / "frames.csv").unlink(missing_ok=True)
-        filled.append("AU and emotion columns")
-    if not (out / "events.csv").exists() and (frames["face_id"] >= 0).any():
-        syn_events.to_csv(out / "events.csv", index=False)
-        filled.append("events")
-    if filled:
-        run["synthetic"] = (" and ".join(filled) + " are synthetic (stage not implemented yet); "
-                            "faces, boxes and times are real")
-        (out / "run.json").write_text(json.dumps(run))
+    """``tells analyze`` as a user runs it (no report: the tests write it)."""
+    assert main(["analyze", str(video), "-o", str(out), "--quiet", "--no-report"]) in exit_codes
     return out
 
 
 @pytest.fixture(scope="module")
 def sample_report(tmp_path_factory):
-    d = _analyze(sample_path("WolfgangLanger_Pexels.mp4"), tmp_path_factory.mktemp("wolfgang"))
+    work = tmp_path_factory.mktemp("call")
+    video = work / "call.mp4"
+    assert main(["synth", str(sample_path("single_face.mp4")), "-o", str(video), "--truth",
+                 str(work / "truth.csv"), "--seconds", "36", "--segment", "0,0.5", "--rate",
+                 "12", "--seed", "5", "--quiet"]) == 0
+    d = _analyze(video, work / "analysis")
     (d / "call.vtt").write_text(TRANSCRIPT)
     (d / "agenda.csv").write_text(SEGMENTS)
     path = write_report(d, transcript=d / "call.vtt", segments=d / "agenda.csv")

@@ -57,7 +57,7 @@ class SpotParams:
     threshold: float = 1.0  # strongest AU change at apex (≈ FACS A/B border)
     deform_threshold: float = 6.0  # landmark deformation at apex, in multiples of its noise
     edge_smooth_s: float = 0.15  # smoothing of the signal used to place onset and offset
-    edge: float = 0.1  # onset/offset where the change falls to this fraction of the peak
+    edge: float = 0.15  # onset/offset where the change falls to this fraction of the peak
     context_s: float = 8.0  # local baseline window
     baseline_pct: float = 20.0  # its percentile
     smooth_s: float = 0.05
@@ -165,14 +165,15 @@ def find_candidates(signal: np.ndarray, p: SpotParams, threshold: float | None =
         if peak >= thr:
             # walk out from the apex while the change is above edge × peak and still falling
             lo = floor + p.edge * (peak - floor)
-            on = apex
+            w0, w1 = max(0, apex - 3), min(n, apex + 4)  # start from the smooth copy's peak
+            on = w0 + int(np.argmax(edges[w0:w1]))
             while on > 0 and edges[on - 1] > lo and edges[on - 1] <= edges[on] + 0.05 * peak:
                 on -= 1
-            off = apex
+            off = w0 + int(np.argmax(edges[w0:w1]))
             while (off < n - 1 and edges[off + 1] > lo
                    and edges[off + 1] <= edges[off] + 0.05 * peak):
                 off += 1
-            out.append((on, apex, off, peak))
+            out.append((min(on, apex), apex, max(off, apex), peak))
         i = j
     # merge overlaps (a run split by a dip may give the same edges twice)
     merged: list[tuple[int, int, int, float]] = []
