@@ -101,3 +101,11 @@ def to_head_frame(landmarks: np.ndarray, s: float, rot: np.ndarray, t: np.ndarra
     """Pose-normalised landmarks: undo the fitted similarity so the face is in the reference
     head frame (frontal, unit eye-corner distance)."""
     return ((landmarks - t) @ rot) / s
+
+
+def similarity_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2×3 matrix (for ``cv2.warpAffine``) of the least-squares similarity taking 2-D points
+    ``src`` onto ``dst`` (extra columns are ignored)."""
+    s, rot, t = umeyama(np.asarray(src, dtype=np.float64)[:, :2],
+                        np.asarray(dst, dtype=np.float64)[:, :2])
+    return np.hstack([s * rot, t[:, None]])

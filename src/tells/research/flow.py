@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from tells.errors import InputError
+from tells.face.geometry import similarity_matrix as similarity_fit
 
 #: MediaPipe face-mesh points that expressions barely move: eye corners, nose bridge, nose
 STABLE_LANDMARKS = [33, 133, 362, 263, 168, 6, 197, 195, 5, 4]
@@ -89,25 +90,6 @@ def dis_flow(onset_gray: np.ndarray, apex_gray: np.ndarray) -> np.ndarray:
     flow = dis.calc(onset_gray, apex_gray, None)
     u, v = flow[..., 0], flow[..., 1]
     return np.dstack([u, v, optical_strain(u, v)]).astype(np.float32)
-
-
-def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity transform (Umeyama) taking ``src`` points onto ``dst``;
-    returns the 2×3 matrix for ``cv2.warpAffine``."""
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s0, d0 = src - mu_s, dst - mu_d
-    cov = d0.T @ s0 / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    d = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[1, 1] = -1
-    rot = u @ d @ vt
-    var_s = (s0**2).sum() / len(src)
-    scale = (sig * np.diag(d)).sum() / var_s if var_s > 0 else 1.0
-    t = mu_d - scale * rot @ mu_s
-    return np.hstack([scale * rot, t[:, None]])
 
 
 def _read_rgb(path: Path) -> np.ndarray:

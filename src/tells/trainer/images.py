@@ -1,5 +1,5 @@
 """Image helpers for stimuli: reading with clear errors, writing PNG, and the 2-D similarity
-fit that registers an expression image onto its neutral image."""
+fit that registers an expression image onto its neutral image (``tells.face.geometry``)."""
 
 from __future__ import annotations
 
@@ -44,17 +44,6 @@ def write_png(path: str | Path, rgb: np.ndarray) -> None:
         p.write_bytes(buf.tobytes())
     except OSError as exc:
         raise OutputError(f"{p}: cannot write ({exc.strerror})") from None
-
-
-def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity transform (rotation, uniform scale, translation) taking 2-D
-    points ``src`` onto ``dst`` (:func:`tells.face.geometry.umeyama`). Returns the ``2x3``
-    matrix for ``cv2.warpAffine``."""
-    from tells.face.geometry import umeyama
-
-    s, rot, t = umeyama(np.asarray(src, dtype=np.float64)[:, :2],
-                        np.asarray(dst, dtype=np.float64)[:, :2])
-    return np.hstack([s * rot, t[:, None]])
 
 
 def apply_affine(m: np.ndarray, pts: np.ndarray) -> np.ndarray:

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from tells.errors import InputError
-from tells.trainer.images import apply_affine, read_rgb, similarity_fit
+from tells.face.geometry import similarity_matrix as similarity_fit
+from tells.trainer.images import apply_affine, read_rgb
 
 #: side of the prepared square images in pixels
 OUT_SIZE = 480
