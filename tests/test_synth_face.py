@@ -10,6 +10,7 @@ from tells.emotion.fusion import AU_WEIGHT_VIDEO, fuse
 from tells.errors import InputError
 from tells.facs.aus import intensities
 from tells.facs.features import measure
+from tells.facs.motion import crop_points, gray, motion_evidence
 from tells.facs.oracle import _read, perturb
 from tells.facs.prototypes import prototype_scores
 from tells.facs.synth import displacements, parse_aus, synth_face
@@ -29,6 +30,21 @@ def face():
 def _read_aus(img, neutral):
     obs, _ = _read(img)
     return intensities(measure(obs.aligned, obs.crop, obs.pose[1]), neutral), obs
+
+
+@pytest.fixture(scope="module")
+def neutral_image(face):
+    """The unwarped face's gray aligned crop: the person's neutral image."""
+    img, _, _ = face
+    obs, _ = _read(img)
+    return gray(obs.crop)
+
+
+def _read_with_motion(img, neutral, neutral_gray):
+    obs, _ = _read(img)
+    ev = motion_evidence(neutral_gray, gray(obs.crop), crop_points(obs.landmarks,
+                                                                     obs.crop_matrix))
+    return intensities(measure(obs.aligned, obs.crop, obs.pose[1]), neutral, ev), obs
 
 
 def test_parse_aus_letters_sides_and_dicts():
@@ -79,7 +95,7 @@ def test_emfacs_combinations_named(face, code, emotion):
     assert EMOTIONS[int(p.argmax())] == emotion
 
 
-def test_cli_writes_the_warped_image(tmp_path, capsys):
+def test_cli_writes_the_warped_image(tmp_path, capfd):
     out = tmp_path / "smile.png"
     assert main(["synth", "face", str(sample_path("single_face.jpg")), "--aus", "6+12", "-o",
                  str(out)]) == 0
@@ -90,4 +106,28 @@ def test_cli_writes_the_warped_image(tmp_path, capsys):
         str(sample_path("single_face.jpg"))).shape[:2]
     assert main(["synth", "face", str(sample_path("single_face.jpg")), "--aus", "77", "-o",
                  str(out)]) == 2
-    assert "77" in capsys.readouterr().err
+    assert "77" in capfd.readouterr().err  # fd level: the face layer re-opens stderr
+
+
+@pytest.mark.parametrize("au", ["AU05", "AU06", "AU09", "AU45"])
+def test_units_the_mesh_misses_are_seen_with_the_neutral_image(face, neutral_image, au):
+    """Upper lid raiser, cheek raiser, nose wrinkler and blink: the mesh barely follows
+    them, the skin motion and eye darkness against the neutral image do."""
+    img, lm, neutral = face
+    aus, _ = _read_with_motion(synth_face(img, {au: 3.0}, landmarks=lm), neutral,
+                               neutral_image)
+    assert aus[au] >= 1.0
+    plain, _ = _read_with_motion(perturb(img, 1), neutral, neutral_image)
+    assert plain[au] < 1.0
+
+
+@pytest.mark.parametrize("emotion", ["disgust", "anger", "sadness"])
+def test_emfacs_prototypes_named_with_the_neutral_image(face, neutral_image, emotion):
+    from tells.facs.prototypes import prototype_request
+
+    img, lm, neutral = face
+    warped = synth_face(img, prototype_request(emotion, 3.0), landmarks=lm)
+    aus, _ = _read_with_motion(warped, neutral, neutral_image)
+    scores = prototype_scores(aus)
+    assert max(scores, key=scores.get) == emotion, {k: round(v, 2) for k, v in aus.items()
+                                                    if v >= 1}

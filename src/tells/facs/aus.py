@@ -5,6 +5,12 @@ Every action unit is a weighted sum of measurement changes from the person's neu
 ``full`` reads 5 (E, maximum); presence (``AUxx_c``) is intensity ≥ 1 (A, trace).
 The one-line measurement of each action unit is in :data:`AU_TABLE`.
 
+When the person's neutral *image* is known (video, the warp oracle), skin motion from it
+(:mod:`tells.facs.motion`: DIS flow fitted by the per-unit displacement templates, and eye
+darkness for closure) is merged in by :func:`combine`: every unit of :data:`MOTION_DEAD`
+also reads the flow coefficient of its own template (AU01–AU26 as listed there, one-sided
+14), 43/45 also read the fall of eye darkness; AU12 and AU28 stay geometric.
+
 May import ``tells.face``; nothing from later layers.
 """
 
@@ -84,6 +90,28 @@ RATIO_AUS = {
 #: closure held this long (s) is AU43 eyes closed rather than a blink
 CLOSED_HOLD_S = 0.5
 
+#: the flow recovers about this fraction of a small skin movement at the crop's resolution
+#: (DIS, half resolution; measured on the warp oracle's tuning faces)
+FLOW_GAIN = 0.5
+#: per unit read from motion: (dead zone in intensity units, agreement scale): motion counts
+#: fully once the mesh moves the same way by ``agreement`` × the unit's geometric dead zone,
+#: half when the mesh does not move, not at all when it moves the opposite way (0: no check)
+MOTION_DEAD: dict[str, tuple[float, float]] = {
+    "AU01": (1.0, 1.0), "AU02": (1.0, 1.0), "AU04": (0.5, 1.0), "AU05": (1.0, 1.0),
+    "AU06": (1.0, 0.0), "AU07": (0.5, 1.0), "AU09": (1.0, 1.0), "AU10": (1.0, 1.0),
+    "AU15": (1.0, 1.0), "AU17": (1.5, 0.0), "AU20": (1.0, 1.0), "AU23": (0.5, 1.0),
+    "AU24": (0.5, 1.0), "AU25": (1.0, 1.0), "AU26": (1.0, 1.0),
+    "AU14R": (1.0, 1.0), "AU14L": (1.0, 1.0),
+}
+# AU12 stays geometric: the mesh follows the lip corner puller well, while the flow reads a
+# crying mouth stretched wide (20 + 15) as a strong 12; its template stays in the flow fit so
+# that a smile's motion is not given to other units
+#: units whose geometric reading the mesh's jitter lights up on a still face (brow lowerer,
+#: upper lip raiser, chin raiser): with a neutral image, they count only half without motion
+CONFIRM = ("AU04", "AU10", "AU17")
+#: eye closure from eye darkness (fall from the neutral's): dead zone and full closure
+CLOSURE_DEAD, CLOSURE_FULL = 0.1, 0.5
+
 LINEAR = list(AU_TABLE)
 _W = np.zeros((len(LINEAR), len(NAMES)))
 for _i, _n in enumerate(LINEAR):
@@ -97,20 +125,9 @@ _CORNER_RAISE = [INDEX["corner_raise_R"], INDEX["corner_raise_L"]]
 _THICK, _GAP = INDEX["lip_thick"], INDEX["lip_gap"]
 
 
-def intensities(x: np.ndarray, neutral: np.ndarray) -> dict[str, float]:
-    """Action-unit intensities 0..5 of one face.
-
-    Parameters
-    ----------
-    x : measurements of the face (:func:`tells.facs.features.measure`).
-    neutral : the same measurements of this person's neutral face
-        (:class:`tells.facs.baseline.NeutralBaseline` or the population neutral).
-
-    Returns
-    -------
-    dict with ``AU01`` … ``AU45`` (bilateral) and ``AU12L/R``, ``AU14L/R``; ``AU43`` is the
-    closure level only (the caller decides whether it was held long enough).
-    """
+def _linear(x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """Raw geometric evidence of the :data:`LINEAR` units (weighted measurement changes, signed,
+    before the dead zone)."""
     d = x - neutral
     v = _W @ d
     # lip stretcher is sideways pull: a rising corner is the smile, not AU20
@@ -124,13 +141,82 @@ def intensities(x: np.ndarray, neutral: np.ndarray) -> dict[str, float]:
     if x[_GAP] > 0.05:
         v[_ROW["AU14L"]] -= 0.5 * (x[_GAP] - 0.05)
         v[_ROW["AU14R"]] -= 0.5 * (x[_GAP] - 0.05)
+    return v
+
+
+def intensities(x: np.ndarray, neutral: np.ndarray,
+                motion: dict[str, float] | None = None) -> dict[str, float]:
+    """Action-unit intensities 0..5 of one face.
+
+    Parameters
+    ----------
+    x : measurements of the face (:func:`tells.facs.features.measure`).
+    neutral : the same measurements of this person's neutral face
+        (:class:`tells.facs.baseline.NeutralBaseline` or the population neutral).
+    motion : skin-motion evidence from this person's neutral crop to the current crop
+        (:func:`tells.facs.motion.motion_evidence`), if a neutral crop is known; it is
+        combined with the geometry (:func:`combine`).
+
+    Returns
+    -------
+    dict with ``AU01`` … ``AU45`` (bilateral) and ``AU12L/R``, ``AU14L/R``; ``AU43`` is the
+    closure level only (the caller decides whether it was held long enough).
+    """
+    v = _linear(x, neutral)
     r = np.clip((v - _DEAD) / _SPAN, 0.0, 1.0) * 5.0
     out = {n: float(r[i]) for i, n in enumerate(LINEAR)}
-    out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
-    out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
     thin = 1.0 - x[_THICK] / max(neutral[_THICK], 1e-3)
     closure = 1.0 - float(x[_EYE].mean()) / max(float(neutral[_EYE].mean()), 1e-3)
     for name, value in (("AU28", thin), ("AU45", closure), ("AU43", closure)):
         _, dead, full, _ = RATIO_AUS[name]
         out[name] = float(np.clip((value - dead) / (full - dead), 0.0, 1.0) * 5.0)
+    if motion is not None:
+        combine(out, v, motion)
+    out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
+    out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
     return out
+
+
+def with_motion(aus: dict[str, float], x: np.ndarray, neutral: np.ndarray,
+                motion: dict[str, float]) -> dict[str, float]:
+    """``intensities(x, neutral, motion)`` from already computed ``aus =
+    intensities(x, neutral)`` (a copy; saves the geometric part)."""
+    out = dict(aus)
+    combine(out, _linear(x, neutral), motion)
+    out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
+    out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
+    return out
+
+
+def _unit(x: float) -> float:
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+def combine(out: dict[str, float], v: np.ndarray, motion: dict[str, float]) -> None:
+    """Merge skin-motion evidence into geometric intensities ``out`` (in place).
+
+    A unit's motion intensity (flow coefficient over :data:`FLOW_GAIN`, minus its dead zone
+    in :data:`MOTION_DEAD`) counts fully once the mesh moves the same way, half when the mesh
+    does not move, not at all when it moves the opposite way: the mesh follows a deformation
+    only partly but rarely the wrong way, while flow can explain one real movement by a mix
+    of templates. For the units in :data:`CONFIRM` the mesh's reading in turn counts only
+    half without skin motion. The larger of the two is kept. Eye closure (43, 45) is read
+    from the eye darkness (``closure``) alone.
+    """
+    for name, (dead, agree) in MOTION_DEAD.items():
+        m = motion.get(name)
+        if m is None:
+            continue
+        ms = m / FLOW_GAIN
+        rm = 5.0 * _unit((ms - dead) / (5.0 - dead))
+        if agree > 0:
+            g = float(v[_ROW[name]]) / (agree * AU_TABLE[name].dead)
+            rm *= _unit(0.5 + 0.5 * g)
+        if name in CONFIRM:
+            out[name] *= _unit(0.5 + 0.5 * ms / dead)
+        if rm > out[name]:
+            out[name] = rm
+    closure = motion.get("closure")
+    if closure is not None:
+        rc = 5.0 * _unit((closure - CLOSURE_DEAD) / (CLOSURE_FULL - CLOSURE_DEAD))
+        out["AU45"] = out["AU43"] = max(out["AU45"], rc)

@@ -101,3 +101,57 @@ class NeutralBaseline:
             self._value = np.where(total > 1e-6, med, self.pop)
             self._dirty = False
         return self._value
+
+
+class NeutralCrop:
+    """Streaming neutral *image* of one person: a per-pixel running median of the gray
+    aligned crops of calm, expressionless frames, and the head pose they were seen at.
+
+    The first ``warm`` frames are averaged; after that each pixel steps at most ``step`` gray
+    levels towards each new frame, which converges to the per-pixel median and lets a passing
+    expression or a blink move it by only a few levels. Memory: one float image.
+
+    Examples
+    --------
+    >>> n = NeutralCrop()
+    >>> n.update(np.full((8, 8), 100, np.uint8), (0.0, 0.1, 0.0))
+    >>> int(n.value()[0, 0]), n.pose
+    (100, (0.0, 0.1))
+    """
+
+    def __init__(self, warm: int = 8, step: float = 2.0):
+        self.warm = warm
+        self.step = step
+        self.frames = 0
+        self._image: np.ndarray | None = None
+        self._u8: np.ndarray | None = None
+        self._pose = np.zeros(2)
+
+    def update(self, gray: np.ndarray, pose: tuple[float, float, float]) -> None:
+        """Add one calm frame: ``gray`` aligned crop (uint8) and its head pose (Rx, Ry, Rz)."""
+        g = gray.astype(np.float32)
+        p = np.array(pose[:2], dtype=np.float64)
+        if self._image is None or self._image.shape != g.shape:
+            self._image, self._pose, self.frames = g, p, 0
+        elif self.frames < self.warm:
+            k = 1.0 / (self.frames + 1)
+            self._image += (g - self._image) * k
+            self._pose += (p - self._pose) * k
+        else:
+            self._image += np.clip(g - self._image, -self.step, self.step)
+            self._pose += (p - self._pose) * 0.05
+        self.frames += 1
+        self._u8 = None
+
+    def value(self) -> np.ndarray | None:
+        """The neutral gray crop (uint8), or ``None`` before the first calm frame."""
+        if self._image is None:
+            return None
+        if self._u8 is None:
+            self._u8 = np.clip(self._image + 0.5, 0, 255).astype(np.uint8)
+        return self._u8
+
+    @property
+    def pose(self) -> tuple[float, float]:
+        """Mean (pitch, yaw) of the frames the neutral image was built from (radians)."""
+        return float(self._pose[0]), float(self._pose[1])

@@ -1,8 +1,8 @@
 """The FACS test oracle: warp sample faces with one action unit at B and C intensity and check
 that the action unit is read back, and that it is not read on the unwarped faces.
 
-Each face is measured against its own unwarped measurement as the neutral (what the video
-pipeline does with a person's neutral). The unwarped check re-detects a slightly moved, rotated,
+Each face is measured against its own unwarped measurement and aligned crop as the neutral
+(what the video pipeline does with a person's neutral measurements and neutral image). The unwarped check re-detects a slightly moved, rotated,
 rescaled and JPEG re-encoded copy of the face, so mesh noise is what a false positive would come
 from. ``cross`` counts other action units that light up with the warped one.
 """
@@ -18,6 +18,7 @@ import numpy as np
 from tells.contract import AU_NUMBERS
 from tells.facs.aus import intensities
 from tells.facs.features import measure
+from tells.facs.motion import crop_points, gray, motion_evidence
 from tells.facs.synth import synth_face
 
 LEVELS = {"B": 2.0, "C": 3.0}
@@ -61,11 +62,20 @@ def _read(image: np.ndarray):
 
 
 def _measure(image: np.ndarray):
+    """(measurements, gray aligned crop, mesh in crop pixels) of the largest face, or None."""
     got = _read(image)
     if got is None:
         return None
     obs, _ = got
-    return measure(obs.aligned, obs.crop, obs.pose[1])
+    return (measure(obs.aligned, obs.crop, obs.pose[1]), gray(obs.crop),
+            crop_points(obs.landmarks, obs.crop_matrix))
+
+
+def _intensities(got, neutral) -> dict[str, float]:
+    """Read a face against the unwarped face: its measurements and its crop as the neutral
+    image (what the video pipeline builds from a person's calm frames)."""
+    x, g, pts = got
+    return intensities(x, neutral[0], motion_evidence(neutral[1], g, pts))
 
 
 def _au_value(aus: dict[str, float], au: int) -> float:
@@ -102,12 +112,12 @@ def run_oracle(images: list[np.ndarray], aus: list[int] | None = None, perturbat
         if got is None:
             continue
         obs, lm = got
-        neutral = measure(obs.aligned, obs.crop, obs.pose[1])
+        neutral = measure(obs.aligned, obs.crop, obs.pose[1]), gray(obs.crop)
         for k in range(perturbations):
             x = _measure(perturb(img, k))
             if x is None:
                 continue
-            read = intensities(x, neutral)
+            read = _intensities(x, neutral)
             for a in aus:
                 rows[a].unwarped += 1
                 rows[a].false_pos += _au_value(read, a) >= 1.0
@@ -120,7 +130,7 @@ def run_oracle(images: list[np.ndarray], aus: list[int] | None = None, perturbat
                 if x is None:
                     rows[a].tried[letter] += 1
                     continue
-                read = intensities(x, neutral)
+                read = _intensities(x, neutral)
                 v = _au_value(read, a)
                 rows[a].tried[letter] += 1
                 rows[a].detected[letter] += v >= 1.0

@@ -9,14 +9,22 @@ import numpy as np
 
 from tells.contract import AU_C_COLUMNS, AU_NUMBERS, AU_R_COLUMNS, UNILATERAL_COLUMNS
 from tells.face.observation import FaceObservation
-from tells.facs.aus import CLOSED_HOLD_S, intensities
-from tells.facs.baseline import NeutralBaseline, population_neutral
+from tells.facs.aus import CLOSED_HOLD_S, intensities, with_motion
+from tells.facs.baseline import NeutralBaseline, NeutralCrop, population_neutral
 from tells.facs.features import measure
+from tells.facs.motion import crop_points, gray, motion_evidence
 
 #: a frame is calm when landmarks move less than this (eye-corner distances per second, mean)
 CALM_SPEED = 0.25
 #: and the head is within this of frontal (radians, yaw and pitch)
 CALM_POSE = 0.35
+#: skin motion is read against the neutral crop fully while the head is within MOTION_POSE[0]
+#: (radians, pitch and yaw) of the pose the neutral crop was seen at, not at all beyond
+#: MOTION_POSE[1] (a turned head moves skin in the crop that no action unit moved)
+MOTION_POSE = (0.12, 0.25)
+#: calm frames the neutral image must hold before skin motion is read against it (one frame's
+#: alignment jitter is not a neutral)
+MIN_NEUTRAL_FRAMES = 3
 #: faces whose state is kept (least recently seen dropped first)
 MAX_FACES = 32
 
@@ -36,6 +44,8 @@ def au_row(aus: dict[str, float]) -> dict[str, float]:
 @dataclass
 class _FaceState:
     baseline: NeutralBaseline
+    crop: NeutralCrop = field(default_factory=NeutralCrop)
+    fit: dict = field(default_factory=dict)
     prev: np.ndarray | None = None
     prev_t: float = 0.0
     closed_since: float | None = None
@@ -92,7 +102,18 @@ class AUStage:
         if calm or st.baseline.frames == 0:
             st.baseline.update(x, obs.t)
         st.prev, st.prev_t = geo[:, :2].copy(), obs.t
-        aus = intensities(x, st.baseline.value())
+        neutral = st.baseline.value()
+        aus = intensities(x, neutral)
+        if obs.crop is not None:
+            g = gray(obs.crop)
+            pts = (crop_points(obs.landmarks, obs.crop_matrix) if obs.crop_matrix is not None
+                   else None)
+            motion = self._motion(st.crop, g, obs.pose, pts, st.fit)
+            if motion is not None:
+                aus = with_motion(aus, x, neutral, motion)
+            # only calm frames without any action unit build the neutral image
+            if (calm or st.crop.frames == 0) and max(aus.values()) < 1.0:
+                st.crop.update(g, obs.pose)
         if aus["AU45"] >= 1.0:
             st.closed_since = obs.t if st.closed_since is None else st.closed_since
         else:
@@ -101,6 +122,20 @@ class AUStage:
             aus["AU43"] = 0.0
         st.last = aus
         return au_row(aus)
+
+    @staticmethod
+    def _motion(neutral: NeutralCrop, g, pose, points=None,
+                fit: dict | None = None) -> dict[str, float] | None:
+        """Skin-motion evidence against the neutral crop, faded out as the head turns away
+        from the pose the neutral was seen at (``None``: no neutral image yet)."""
+        ref = neutral.value()
+        if ref is None or ref.shape != g.shape or neutral.frames < MIN_NEUTRAL_FRAMES:
+            return None
+        turn = max(abs(pose[0] - neutral.pose[0]), abs(pose[1] - neutral.pose[1]))
+        k = float(np.clip((MOTION_POSE[1] - turn) / (MOTION_POSE[1] - MOTION_POSE[0]), 0, 1))
+        if k <= 0.0:
+            return None
+        return {n: v * k for n, v in motion_evidence(ref, g, points, fit).items()}
 
     def finish(self) -> None:
         """Nothing to flush (state is per face and bounded)."""

@@ -1,0 +1,150 @@
+"""Action units from skin motion: templates point the way FACS says skin moves, the flow fit
+names the unit that moved (and its side), alignment jitter and a turned head are not read as
+action units, eye closure is seen without the mesh, and the neutral image is a robust median."""
+
+import cv2
+import numpy as np
+import pytest
+
+from tells.face.align import crop_template
+from tells.face.geometry import reference_shape
+from tells.facs.aus import _ROW, _linear, intensities
+from tells.facs.baseline import NeutralCrop
+from tells.facs.features import measure
+from tells.facs.motion import (
+    MOTION_AUS,
+    dense_template,
+    eye_darkness,
+    motion_aus,
+    motion_evidence,
+)
+from tells.facs.stage import MIN_NEUTRAL_FRAMES, MOTION_POSE, AUStage
+
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def texture():
+    """A smooth random texture the size of an aligned crop (flow needs texture, not a face)."""
+    rng = np.random.default_rng(7)
+    img = rng.integers(0, 256, (SIZE, SIZE)).astype(np.uint8)
+    img = cv2.GaussianBlur(img, (0, 0), 1.5)
+    return cv2.normalize(img, None, 20, 235, cv2.NORM_MINMAX)
+
+
+def _warp(img, field):
+    """Move the texture's content by ``field`` (forward displacement, small and smooth)."""
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+    f = field.astype(np.float32)
+    return cv2.remap(img, xx - f[..., 0], yy - f[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT)
+
+
+def test_templates_move_skin_the_facs_way():
+    tpl = crop_template(SIZE)
+    inner_brow = np.round(tpl[107]).astype(int)  # subject's right inner brow
+    mouth_corner_l = np.round(tpl[291]).astype(int)  # subject's left lip corner
+    up = dense_template("AU01")
+    assert up[inner_brow[1], inner_brow[0], 1] < -1.0  # brow moves up (y down = +)
+    assert np.abs(up[mouth_corner_l[1], mouth_corner_l[0]]).max() < 0.05
+    smile_l = dense_template("AU12L")
+    dx, dy = smile_l[mouth_corner_l[1], mouth_corner_l[0]]
+    assert dy < -1.0 and dx > 0.5  # left corner up and out (to image right)
+    right_half = smile_l[:, : SIZE // 2 - 8]
+    assert np.abs(right_half).max() < 1e-6  # the subject's right side does not move
+    with pytest.raises(ValueError):
+        dense_template("AU45")
+
+
+@pytest.mark.parametrize("au", ["AU01", "AU09", "AU12L", "AU15", "AU26"])
+def test_flow_fit_names_the_unit_that_moved(texture, au):
+    moved = _warp(texture, dense_template(au) * 0.6)  # intensity C
+    read = motion_aus(texture, moved)
+    assert read[au] >= 1.0
+    others = {k: v for k, v in read.items() if k != au}
+    assert read[au] > max(others.values()), others
+
+
+def test_one_sided_smile_is_read_on_its_side(texture):
+    read = motion_aus(texture, _warp(texture, dense_template("AU12R") * 0.6))
+    assert read["AU12R"] >= 1.0 and read["AU12L"] < 0.5 * read["AU12R"]
+
+
+def test_alignment_jitter_is_not_an_action_unit(texture):
+    # the crop re-aligned a little differently: shifted, rotated and rescaled
+    m = cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), 1.5, 1.02)
+    m[:, 2] += (1.2, -0.8)
+    moved = cv2.warpAffine(texture, m, (SIZE, SIZE), borderMode=cv2.BORDER_REFLECT)
+    read = motion_aus(texture, moved)
+    assert max(read.values()) < 0.5, read
+
+
+def test_no_motion_reads_zero(texture):
+    read = motion_aus(texture, texture.copy())
+    assert set(read) == set(MOTION_AUS)
+    assert max(read.values()) < 0.05
+
+
+def _eyes(open_: bool) -> np.ndarray:
+    """A flat skin-coloured crop with two dark eye openings (or none: lids closed)."""
+    img = np.full((SIZE, SIZE), 150, np.uint8)
+    if open_:
+        tpl = crop_template(SIZE)
+        for corners in ((33, 133), (263, 362)):
+            c = tpl[list(corners)].mean(axis=0)
+            cv2.ellipse(img, (int(c[0]), int(c[1])), (8, 3), 0, 0, 360, 40, -1)
+    return img
+
+
+def test_eye_closure_is_seen_in_the_image_not_the_mesh():
+    open_, shut = _eyes(True), _eyes(False)
+    assert (eye_darkness(open_) > eye_darkness(shut) + 0.02).all()
+    ev = motion_evidence(open_, shut)
+    assert ev["closure"] > 0.9
+    # the mesh did not move at all, the eye closed anyway: blink
+    x = measure(reference_shape())
+    assert intensities(x, x, ev)["AU45"] >= 4.0
+    assert intensities(x, x, motion_evidence(open_, open_.copy()))["AU45"] == 0.0
+
+
+def test_motion_against_the_mesh_direction_is_not_accepted():
+    x0 = measure(reference_shape())
+    # the mesh shows both lip corners raised (a smile) ...
+    s = reference_shape().copy()
+    s[[61, 291], 1] -= 0.04
+    x = measure(s)
+    assert _linear(x, x0)[_ROW["AU15"]] < 0
+    # ... while the flow fit offers a lip corner depressor: a smile is not sadness
+    aus = intensities(x, x0, {"AU15": 2.0, "closure": 0.0})
+    assert aus["AU15"] < 1.0
+    # the same flow with a still mesh counts (half: the mesh does not disagree either)
+    still = intensities(x0, x0, {"AU15": 2.0, "closure": 0.0})
+    assert still["AU15"] >= 1.0
+
+
+def test_neutral_image_is_a_median_robust_to_expressions():
+    rng = np.random.default_rng(1)
+    calm = np.full((16, 16), 100, np.uint8)
+    n = NeutralCrop(warm=4, step=2.0)
+    for i in range(200):
+        frame = np.clip(calm + rng.normal(0, 3, calm.shape), 0, 255).astype(np.uint8)
+        if i % 4 == 3:  # every fourth frame shows something very different
+            frame = np.full_like(calm, 220)
+        n.update(frame, (0.0, 0.05 * (i % 2), 0.0))
+    assert abs(float(n.value().mean()) - 100.0) < 8.0
+    assert n.value().nbytes == calm.nbytes and n._image.nbytes == calm.size * 4
+    assert 0.0 <= n.pose[1] <= 0.05
+
+
+def test_a_turned_head_gets_no_motion_reading(texture):
+    n = NeutralCrop()
+    for _ in range(MIN_NEUTRAL_FRAMES):
+        n.update(texture, (0.0, 0.0, 0.0))
+    moved = _warp(texture, dense_template("AU12L") * 0.6)
+    near = AUStage._motion(n, moved, (0.0, MOTION_POSE[0] / 2, 0.0))
+    far = AUStage._motion(n, moved, (0.0, MOTION_POSE[1] + 0.05, 0.0))
+    assert near is not None and near["AU12L"] >= 1.0
+    assert far is None
+    young = NeutralCrop()
+    young.update(texture, (0.0, 0.0, 0.0))
+    assert AUStage._motion(young, moved, (0.0, 0.0, 0.0)) is None  # one frame: no neutral yet
