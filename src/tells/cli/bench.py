@@ -44,9 +44,15 @@ def _handler(args) -> int:
         return 0
     print(f"video          {res['video']} ({res['frames']} frames)")
     print(f"floor          {res['floor_fps']:.1f} fps  (decode + mediapipe mesh only)")
-    print(f"tells pipeline {res['pipeline_fps']:.1f} fps  (ratio {res['ratio']:.2f} of floor)")
-    for k, v in res["stage_share_of_pipeline_time"].items():
-        print(f"  stage {k:<20} {v:.1%} of pipeline time")
+    names = {"face": "faces only (detect, track, mesh, pose, align, quality)",
+             "facs": "+ action units and emotions",
+             "full": "+ spotting and events (tells analyze without writing)"}
+    for config, r in res["configs"].items():
+        print(f"{config:<6} {r['fps']:7.1f} fps  ratio {r['ratio_to_floor']:.2f} of floor  "
+              f"{names[config]}")
+        for k, v in r["stage_share"].items():
+            print(f"         stage {k:<14} {v:.1%} of its time")
+    print(f"spotting adds  {res['spotting_added_cost']:+.1%} to the per-frame cost of facs")
     print(f"peak RSS       {res['peak_rss_mb']:.0f} MB")
     if "memory" in res:
         m = res["memory"]

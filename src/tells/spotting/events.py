@@ -9,9 +9,9 @@ the emotion displayed around the event, and leakage.
 - ``displayed_emotion``: the most probable emotion over ±2 s around the event, outside it.
 - ``leakage``: the face displayed a different, non-neutral emotion around the event (a flash
   of contempt inside a smile). A flash on a neutral face is not called leakage.
-- ``confidence``: how clearly the interval stands out — the peak over the threshold and the
-  optical-flow motion in the regions of its action units, lowered by poor-quality frames.
-  It is a heuristic score, not a calibrated probability.
+- ``confidence``: how clearly the interval stands out — its peak over the detection
+  threshold, lowered by poor-quality frames. It is a heuristic score, not a calibrated
+  probability.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pandas as pd
 from tells.contract import AU_NUMBERS, EMOTIONS, EVENT_COLUMNS
 from tells.facs.prototypes import prototype_scores
 from tells.spotting.regions import REGIONS
-from tells.spotting.spot import AU_REGIONS, SpotParams, au_code, blink_count, spot_face
+from tells.spotting.spot import SpotParams, au_code, blink_count, spot_face
 
 #: the event table's columns: the contract's, plus the emotion's probability
 EVENT_TABLE_COLUMNS = EVENT_COLUMNS[:11] + ["emotion_probability"] + EVENT_COLUMNS[11:]
@@ -63,23 +63,6 @@ def _displayed(face: pd.DataFrame, t: np.ndarray, on_t: float, off_t: float,
     return EMOTIONS[int(np.argmax(mean))]
 
 
-def _motion_support(frames_idx: np.ndarray, motion: tuple[np.ndarray, np.ndarray] | None,
-                    on: int, apex: int, active: set[int]) -> float:
-    """Flow in the active AUs' regions from onset to apex, relative to that face's usual."""
-    if motion is None or not len(motion[0]):
-        return 0.0
-    mf, mv = motion[0], motion[1][:, :len(REGIONS)]
-    regions = sorted({REGIONS.index(r) for n in active for r in AU_REGIONS.get(n, [])})
-    if not regions:
-        return 0.0
-    sel = (mf >= frames_idx[on]) & (mf <= frames_idx[apex])
-    if not sel.any():
-        return 0.0
-    usual = np.median(mv[:, regions], axis=0) + 1e-3
-    ratio = float((mv[sel][:, regions].max(0) / usual).mean())
-    return float(np.clip((ratio - 1.0) / 3.0, 0.0, 1.0))
-
-
 def _positions(frames_idx: np.ndarray, motion) -> np.ndarray | None:
     """Region landmark positions for the face's rows, or None when not recorded for all."""
     if motion is None or not len(motion[0]):
@@ -88,9 +71,8 @@ def _positions(frames_idx: np.ndarray, motion) -> np.ndarray | None:
     lookup = {int(f): i for i, f in enumerate(mf)}
     if any(int(f) not in lookup for f in frames_idx):
         return None
-    r = len(REGIONS)
-    pos = mv[[lookup[int(f)] for f in frames_idx], r + 1:r + 1 + 2 * r]
-    return pos.reshape(len(frames_idx), r, 2).astype(np.float64)
+    pos = mv[[lookup[int(f)] for f in frames_idx]]
+    return pos.reshape(len(frames_idx), len(REGIONS), 2).astype(np.float64)
 
 
 def detect_events(frames: pd.DataFrame, motion_of=None,
@@ -100,7 +82,7 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
     Parameters
     ----------
     frames : per-frame table (contract columns incl. AU and, if present, emotion columns).
-    motion_of : ``face_id -> (frames, features)`` (e.g. ``MotionStage.series``) or None.
+    motion_of : ``face_id -> (frames, region positions)`` (``MotionStage.series``) or None.
     params : :class:`SpotParams`.
 
     Returns
@@ -128,8 +110,6 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
                 continue
             lr = {n: (c.aus[f"AU{n}L"], c.aus[f"AU{n}R"]) for n in (12, 14)}
             code = au_code(c.aus, lr, p.active)
-            active = {int(''.join(ch for ch in part if ch.isdigit())) for part in code.split("+")
-                      if part}
             probs = (face.loc[[c.onset, c.apex], EMOTIONS].to_numpy(dtype=float)
                      if has_emotions else None)
             emotion, prob = _emotion(c.aus, probs)
@@ -139,11 +119,10 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
             displayed = _displayed(face, t, on_t, off_t, apex_t)
             thr = p.deform_threshold if positions is not None else p.threshold
             strength = float(np.clip((c.peak - thr / 2) / (1.5 * thr), 0, 1))
-            support = _motion_support(fidx, motion, c.onset, c.apex, active)
             quality = 1.0 - 0.5 * float(face.loc[c.onset:c.offset, ["q_pose", "q_blur",
                                                                       "q_partial"]].to_numpy()
                                         .any(1).mean())
-            confidence = quality * (0.35 + 0.4 * strength + 0.25 * support)
+            confidence = quality * (0.4 + 0.6 * strength)
             rows.append({
                 "face_id": int(face_id),
                 "kind": "micro" if duration <= p.micro_max_s else "macro",

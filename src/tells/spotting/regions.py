@@ -1,17 +1,7 @@
-"""Facial regions on the aligned face crop, from the reference face's landmarks.
-
-Each region is a small set of mesh landmarks; its pixel mask in a ``size`` crop is the
-convex hull of those landmarks (where the reference face puts them), grown a little.
-"""
+"""Facial regions as sets of mesh landmarks (brows, glabella, eyes, cheeks, nose, mouth
+corners, chin); spotting follows each region's mean position in the head frame."""
 
 from __future__ import annotations
-
-from functools import lru_cache
-
-import cv2
-import numpy as np
-
-from tells.face.align import crop_template
 
 #: region name → mesh landmarks outlining it (subject's left = image right)
 REGION_LANDMARKS: dict[str, list[int]] = {
@@ -28,31 +18,3 @@ REGION_LANDMARKS: dict[str, list[int]] = {
     "chin": [17, 84, 314, 200, 199, 175, 18, 83, 313],
 }
 REGIONS = list(REGION_LANDMARKS)
-#: regions that expressions barely move: their motion is the residual head motion
-STABLE_LANDMARKS = [168, 6, 197, 195, 5, 4, 1, 9, 151]
-
-
-@lru_cache(maxsize=4)
-def region_masks(size: int) -> np.ndarray:
-    """(R, size, size) bool masks of :data:`REGIONS` in a ``size`` aligned crop."""
-    tpl = crop_template(size)
-    masks = []
-    grow = max(1, size // 40)
-    kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
-    for name in REGIONS:
-        pts = tpl[REGION_LANDMARKS[name]].astype(np.float32)
-        hull = cv2.convexHull(pts).astype(np.int32)
-        m = np.zeros((size, size), np.uint8)
-        cv2.fillConvexPoly(m, hull, 1)
-        masks.append(cv2.dilate(m, kernel).astype(bool))
-    return np.stack(masks)
-
-
-@lru_cache(maxsize=4)
-def stable_mask(size: int) -> np.ndarray:
-    tpl = crop_template(size)
-    pts = tpl[STABLE_LANDMARKS].astype(np.float32)
-    hull = cv2.convexHull(pts).astype(np.int32)
-    m = np.zeros((size, size), np.uint8)
-    cv2.fillConvexPoly(m, hull, 1)
-    return cv2.dilate(m, np.ones((5, 5), np.uint8)).astype(bool)

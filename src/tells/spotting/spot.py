@@ -39,17 +39,6 @@ from tells.contract import AU_NUMBERS
 EXPRESSIVE_AUS = [n for n in AU_NUMBERS if n not in (25, 26, 43, 45)]
 MOUTH_AUS = {10, 12, 14, 15, 17, 20, 23, 24, 28}
 EYELID_AUS = {5, 6, 7, 43, 45}
-#: AU number → motion regions that move with it (for the motion check)
-AU_REGIONS = {1: ["brow_left", "brow_right"], 2: ["brow_left", "brow_right"],
-              4: ["glabella", "brow_left", "brow_right"], 5: ["eye_left", "eye_right"],
-              6: ["cheek_left", "cheek_right", "eye_left", "eye_right"],
-              7: ["eye_left", "eye_right"], 9: ["nose", "glabella"], 10: ["nose", "mouth_left",
-              "mouth_right"], 12: ["mouth_left", "mouth_right", "cheek_left", "cheek_right"],
-              14: ["mouth_left", "mouth_right"], 15: ["mouth_left", "mouth_right", "chin"],
-              17: ["chin"], 20: ["mouth_left", "mouth_right"], 23: ["mouth_left", "mouth_right"],
-              24: ["mouth_left", "mouth_right"], 28: ["mouth_left", "mouth_right", "chin"]}
-
-
 @dataclass(frozen=True)
 class SpotParams:
     """Spotting settings (seconds and AU intensity units 0..5)."""

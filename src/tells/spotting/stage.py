@@ -1,16 +1,22 @@
-"""The spotting stage in the per-frame pipeline: regional motion and regional landmark
-positions per face, kept compactly (no images, no full meshes) for event detection after the
-last frame."""
+"""The spotting stage in the per-frame pipeline: each face's regional landmark positions in the
+pose-normalised head frame, kept compactly (22 numbers a frame, no images, no full meshes) for
+event detection after the last frame."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from tells.face.observation import FaceObservation
-from tells.spotting.motion import RegionMotion
 from tells.spotting.regions import REGION_LANDMARKS, REGIONS
 
 _BLOCK = 2048
+#: per frame: each region's mean landmark (x, y) in the head frame
+N_FEATURES = 2 * len(REGIONS)
+
+
+def region_positions(aligned: np.ndarray) -> np.ndarray:
+    """(2 R,) mean head-frame (x, y) of each region's landmarks."""
+    return np.concatenate([aligned[REGION_LANDMARKS[r], :2].mean(0) for r in REGIONS])
 
 
 class _Series:
@@ -37,41 +43,26 @@ class _Series:
         return np.concatenate(self.frames)[: self.n], np.concatenate(self.values)[: self.n]
 
 
-#: per frame: flow speed per region, strain, then each region's mean landmark (x, y) in the
-#: pose-normalised head frame
-N_FEATURES = len(REGIONS) + 1 + 2 * len(REGIONS)
-
-
-def region_positions(aligned: np.ndarray) -> np.ndarray:
-    """(2 R,) mean head-frame (x, y) of each region's landmarks."""
-    return np.concatenate([aligned[REGION_LANDMARKS[r], :2].mean(0) for r in REGIONS])
-
-
 class MotionStage:
-    """Adds no columns; records each face's regional motion and landmark positions for
+    """Adds no columns; records each face's regional landmark positions for
     :mod:`tells.spotting`."""
 
     columns: list[str] = []
 
-    def __init__(self, lag_s: float = 0.1):
-        self.lag_s = lag_s
-        self._motion: dict[int, RegionMotion] = {}
+    def __init__(self) -> None:
         self._series: dict[int, _Series] = {}
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
-        m = self._motion.get(obs.face_id)
-        if m is None:
-            m = self._motion[obs.face_id] = RegionMotion(self.lag_s)
-            self._series[obs.face_id] = _Series(N_FEATURES)
-        if obs.crop is not None:
-            feats = np.concatenate([m(obs.t, obs.crop), region_positions(obs.aligned)])
-            self._series[obs.face_id].append(obs.frame, feats)
+        series = self._series.get(obs.face_id)
+        if series is None:
+            series = self._series[obs.face_id] = _Series(N_FEATURES)
+        series.append(obs.frame, region_positions(obs.aligned))
         return {}
 
     def finish(self) -> None:
-        self._motion.clear()  # drop the reference crops
+        pass
 
     def series(self, face_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """(frame indices, features (N, regions + 1)) recorded for ``face_id``."""
+        """(frame indices, positions (N, 2 R)) recorded for ``face_id``."""
         s = self._series.get(face_id)
         return s.arrays() if s else (np.zeros(0, np.int64), np.zeros((0, N_FEATURES), np.float32))
