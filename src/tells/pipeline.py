@@ -68,7 +68,7 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     clock = time.perf_counter
     start = clock()
     try:
-        for frame in prefetch(frames):
+        for frame in (prefetch(frames) if settings.decode_ahead else frames):
             faces = tracker.update(frame.image, frame.t)
             if not faces:  # keep the timeline complete
                 table.append({"frame": frame.index, "timestamp": frame.t, "face_id": -1,
