@@ -59,7 +59,14 @@ def geometry_row(obs: FaceObservation) -> dict[str, float]:
 
 def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | None = None,
         on_frame: Callable[[Frame, int], None] | None = None) -> tuple[FrameTable, RunStats]:
-    """Process a frame stream. ``on_frame(frame, n_faces)`` is called after each frame."""
+    """Process a frame stream. ``on_frame(frame, n_faces)`` is called after each frame.
+
+    OpenCV is set to one thread: its per-call thread pool only competes with mediapipe and
+    the decode thread on these small images.
+    """
+    import cv2
+
+    cv2.setNumThreads(1)
     stages = stages or []
     columns = GEOMETRY_COLUMNS + QUALITY_COLUMNS + [c for st in stages for c in st.columns]
     table = FrameTable(columns)
