@@ -118,7 +118,7 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
             duration = off_t - on_t + dt
             displayed = _displayed(face, t, on_t, off_t, apex_t)
             thr = p.deform_threshold if positions is not None else p.threshold
-            strength = float(np.clip((c.peak - thr / 2) / (1.5 * thr), 0, 1))
+            strength = float(np.clip((c.peak - thr) / (3.0 * thr), 0, 1))  # 1 at 4× threshold
             quality = 1.0 - 0.5 * float(face.loc[c.onset:c.offset, ["q_pose", "q_blur",
                                                                       "q_partial"]].to_numpy()
                                         .any(1).mean())
