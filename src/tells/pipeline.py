@@ -82,7 +82,7 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
                               "success": 0})
             for face_id, lm, conf in faces:
                 obs = observe(face_id, frame.index, frame.t, frame.image, lm, conf, settings,
-                              frame.scale)
+                              frame.scale, frame.gray)
                 row = geometry_row(obs)
                 for st in stages:
                     t0 = clock()

@@ -22,7 +22,8 @@ class FaceObservation:
     scale, rotation, translation : similarity ``landmarks ≈ scale R ref + t`` (reference face).
     aligned : (478, 3) pose-normalised landmarks in the reference head frame
         (frontal; unit = outer eye-corner distance) — what FACS geometry reads.
-    crop : aligned canonical face image, RGB uint8 (size × size), roll/scale/position removed.
+    crop : aligned canonical face image (size × size), roll/scale/position removed: gray
+        uint8 in video (from the decoder's luma), RGB uint8 for still images.
     crop_matrix : 2×3 affine from source pixels to crop pixels.
     quality : flags ``small``, ``pose``, ``blur``, ``partial`` (True = problem).
     """

@@ -70,10 +70,13 @@ def mesh_in_crop(mesher: FaceMesher, image: np.ndarray, box, factor: float = CRO
 
 
 def observe(face_id: int, frame_index: int, t: float, image: np.ndarray, lm: np.ndarray,
-            confidence: float, settings: Settings, scale: float = 1.0) -> FaceObservation:
-    """Pose, alignment and quality for one meshed face (``lm`` in analysis pixels)."""
+            confidence: float, settings: Settings, scale: float = 1.0,
+            gray: np.ndarray | None = None) -> FaceObservation:
+    """Pose, alignment and quality for one meshed face (``lm`` in analysis pixels). With
+    ``gray`` (the frame's luma), the aligned crop is gray, which is all the later stages read
+    and a third of the work."""
     s, rot, trans, euler = head_pose(lm)
-    crop, m = aligned_crop(image, lm, settings.crop_size)
+    crop, m = aligned_crop(image if gray is None else gray, lm, settings.crop_size)
     sharp = sharpness(crop)
     h, w = image.shape[:2]
     outside = ((lm[:, 0] < 0) | (lm[:, 0] >= w) | (lm[:, 1] < 0) | (lm[:, 1] >= h)).mean()

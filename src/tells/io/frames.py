@@ -13,12 +13,15 @@ import numpy as np
 class Frame:
     """One decoded frame: ``index`` counts decoded frames from 0, ``t`` is the presentation
     time in seconds (from the container's timestamps, never index/fps), ``image`` is RGB uint8
-    (H, W, 3) at analysis resolution; ``scale`` maps analysis pixels back to source pixels."""
+    (H, W, 3) at analysis resolution; ``scale`` maps analysis pixels back to source pixels.
+    ``gray`` is the luma plane (H, W) when the decoder had it for free (full-range), else
+    ``None``."""
 
     index: int
     t: float
     image: np.ndarray
     scale: float = 1.0
+    gray: np.ndarray | None = None
 
 
 @dataclass

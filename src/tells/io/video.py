@@ -85,15 +85,22 @@ class VideoSource:
         )
         self._rotation_checked = False
 
-    def _to_rgb(self, frame) -> np.ndarray:
+    def _to_rgb(self, frame) -> tuple[np.ndarray, np.ndarray | None]:
+        """RGB image and, for planar 4:2:0 input, the luma plane as a full-range gray image."""
+        gray = None
         if frame.format.name in _FAST_FORMATS and frame.width % 2 == 0 and frame.height % 2 == 0:
-            img = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+            yuv = frame.to_ndarray()
+            img = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
+            gray = yuv[: frame.height]
+            if frame.format.name == "yuv420p":  # limited range (16-235) to full range
+                gray = cv2.convertScaleAbs(gray, alpha=255 / 219, beta=-16 * 255 / 219)
         else:
             img = frame.to_ndarray(format="rgb24")
         rot = self.info.rotation
         if rot:
             img = np.ascontiguousarray(np.rot90(img, k=rot // 90))
-        return img
+            gray = None if gray is None else np.ascontiguousarray(np.rot90(gray, k=rot // 90))
+        return img, gray
 
     def _check_rotation(self, frame) -> None:
         self._rotation_checked = True
@@ -123,14 +130,15 @@ class VideoSource:
                 if t <= last_t:  # repeated or disordered PTS: keep time strictly increasing
                     t = last_t + 1e-6
                 last_t = t
-                img = self._to_rgb(frame)
+                img, gray = self._to_rgb(frame)
                 scale = 1.0
                 side = max(img.shape[:2])
                 if side > self.max_side:
                     scale = side / self.max_side
-                    img = cv2.resize(img, (round(img.shape[1] / scale), round(img.shape[0] / scale)),
-                                     interpolation=cv2.INTER_AREA)
-                yield Frame(index, t, img, scale)
+                    size = (round(img.shape[1] / scale), round(img.shape[0] / scale))
+                    img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+                    gray = None
+                yield Frame(index, t, img, scale, gray)
                 index += 1
         except (av.error.FFmpegError, ValueError) as exc:
             self.info.warnings.append(
