@@ -43,13 +43,16 @@ def _handler(args) -> int:
         print_json(res)
         return 0
     print(f"video          {res['video']} ({res['frames']} frames)")
-    print(f"floor          {res['floor_fps']:.1f} fps  (decode + mediapipe mesh only)")
+    print(f"floor          {res['floor_fps']:.1f} fps  (decode + mediapipe mesh only, one after "
+          "the other)")
+    print(f"floor_ahead    {res['floor_ahead_fps']:.1f} fps  (the same, decoding ahead in a "
+          "thread as tells does)")
     names = {"face": "faces only (detect, track, mesh, pose, align, quality)",
              "facs": "+ action units and emotions",
              "full": "+ spotting and events (tells analyze without writing)"}
     for config, r in res["configs"].items():
-        print(f"{config:<6} {r['fps']:7.1f} fps  ratio {r['ratio_to_floor']:.2f} of floor  "
-              f"{names[config]}")
+        print(f"{config:<6} {r['fps']:7.1f} fps  ratio {r['ratio_to_floor']:.2f} of floor, "
+              f"{r['ratio_to_floor_ahead']:.2f} of floor_ahead  {names[config]}")
         for k, v in r["stage_share"].items():
             print(f"         stage {k:<14} {v:.1%} of its time")
     print(f"spotting adds  {res['spotting_added_cost']:+.1%} to the per-frame cost of facs")

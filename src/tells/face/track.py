@@ -52,8 +52,8 @@ class _Track:
     lost: bool = False
 
 
-def mesh_in_crop(mesher: FaceMesher, image: np.ndarray, box, factor: float = CROP_FACTOR):
-    """Run ``mesher`` on a square crop centred on ``box``; landmarks in image pixels."""
+def _crop_around(image: np.ndarray, box, factor: float):
+    """(square crop centred on ``box``, its x0, y0), or None when too little of it is inside."""
     h, w = image.shape[:2]
     cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
     side = factor * max(box[2], box[3], 16.0)
@@ -61,12 +61,23 @@ def mesh_in_crop(mesher: FaceMesher, image: np.ndarray, box, factor: float = CRO
     x1, y1 = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
     if x1 - x0 < 16 or y1 - y0 < 16:
         return None
-    lm = mesher(np.ascontiguousarray(image[y0:y1, x0:x1]))
-    if lm is None:
-        return None
-    lm[:, 0] += x0
-    lm[:, 1] += y0
+    return np.ascontiguousarray(image[y0:y1, x0:x1]), x0, y0
+
+
+def _shifted(lm: np.ndarray | None, x0: int, y0: int) -> np.ndarray | None:
+    if lm is not None:
+        lm[:, 0] += x0
+        lm[:, 1] += y0
     return lm
+
+
+def mesh_in_crop(mesher: FaceMesher, image: np.ndarray, box, factor: float = CROP_FACTOR):
+    """Run ``mesher`` on a square crop centred on ``box``; landmarks in image pixels."""
+    got = _crop_around(image, box, factor)
+    if got is None:
+        return None
+    crop, x0, y0 = got
+    return _shifted(mesher(crop), x0, y0)
 
 
 def observe(face_id: int, frame_index: int, t: float, image: np.ndarray, lm: np.ndarray,
@@ -110,6 +121,7 @@ class FaceTracker:
         self._pool: list[FaceMesher] = []
         self._next_id = 0
         self._last_detect = -np.inf
+        self._pending: list = []
         self.detections_run = 0
 
     # -- helpers ---------------------------------------------------------------------------
@@ -129,13 +141,30 @@ class FaceTracker:
     def update(self, image: np.ndarray, t: float) -> list[tuple[int, np.ndarray, float]]:
         """Track faces in one RGB frame; returns ``(face_id, landmarks, confidence)`` per
         face, landmarks in the frame's pixels."""
-        s = self.settings
-        found: list[tuple[_Track, np.ndarray]] = []
-        lost_now = False
+        self.submit(image)
+        return self.collect(image, t)
+
+    def submit(self, image: np.ndarray) -> None:
+        """Start meshing the tracked faces of a frame; mediapipe works on its own threads until
+        :meth:`collect` (with the same frame), so the caller can do other work meanwhile."""
+        self._pending = []
         for tr in self._tracks:
             if tr.lost:
                 continue
-            lm = mesh_in_crop(tr.mesher, image, tr.box)
+            got = _crop_around(image, tr.box, CROP_FACTOR)
+            if got is not None:
+                tr.mesher.submit(got[0])
+            self._pending.append((tr, got))
+
+    def collect(self, image: np.ndarray, t: float) -> list[tuple[int, np.ndarray, float]]:
+        """Finish the frame given to :meth:`submit`: landmarks of the tracked faces, detection
+        of new ones when due; ``(face_id, landmarks, confidence)`` per face."""
+        s = self.settings
+        found: list[tuple[_Track, np.ndarray]] = []
+        lost_now = False
+        pending, self._pending = self._pending, []
+        for tr, got in pending:
+            lm = None if got is None else _shifted(tr.mesher.collect(), got[1], got[2])
             if lm is None:
                 tr.lost = True
                 lost_now = True
