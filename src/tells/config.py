@@ -37,9 +37,10 @@ class Settings:
     blur_threshold: float = 15.0
     #: frames whose longer side exceeds this are downscaled for analysis (4K → 1920)
     max_side: int = 1920
-    #: decode ahead in a second thread (faster for one video; batch workers, one video per
-    #: core, turn it off so processes do not compete for cores)
-    decode_ahead: bool = True
+    #: work on neighbouring frames at once: decode ahead in a second thread, and mesh the next
+    #: frame while the stages work on this one (faster for one video; batch workers, one video
+    #: per core, turn it off so processes do not compete for cores)
+    overlap: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)

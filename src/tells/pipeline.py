@@ -61,11 +61,12 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
         on_frame: Callable[[Frame, int], None] | None = None) -> tuple[FrameTable, RunStats]:
     """Process a frame stream. ``on_frame(frame, n_faces)`` is called after each frame.
 
-    The work is pipelined one frame deep: the face meshes of frame *n + 1* run on mediapipe's
-    threads while this thread does pose, alignment and the per-face stages of frame *n*
-    (meshing frame *n + 1* needs only where the faces were in frame *n*). OpenCV and the BLAS
-    under numpy are held to one thread for the run: on these small arrays their thread pools
-    only spin against mediapipe and the decode thread (a third of this thread's time, measured).
+    With ``settings.overlap`` the work is pipelined one frame deep: frames are decoded ahead in
+    a thread, and the face meshes of frame *n + 1* run on mediapipe's threads while this thread
+    does pose, alignment and the per-face stages of frame *n* (meshing frame *n + 1* needs only
+    where the faces were in frame *n*). OpenCV and the BLAS under numpy are held to one thread
+    for the run: on these small arrays their thread pools only spin against mediapipe and the
+    decode thread (they took a third of this thread's time, measured with py-spy).
     """
     import cv2
     from threadpoolctl import threadpool_limits
@@ -100,11 +101,16 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     previous: tuple[Frame, list] | None = None
     blas = threadpool_limits(limits=1, user_api="blas")
     try:
-        for frame in (prefetch(frames) if settings.decode_ahead else frames):
+        for frame in (prefetch(frames) if settings.overlap else frames):
             tracker.submit(frame.image)
-            if previous is not None:
+            if previous is not None:  # while the meshes of this frame run
                 emit(*previous)
-            previous = (frame, tracker.collect(frame.image, frame.t))
+                previous = None
+            faces = tracker.collect(frame.image, frame.t)
+            if settings.overlap:
+                previous = (frame, faces)
+            else:
+                emit(frame, faces)
         if previous is not None:
             emit(*previous)
         for st in stages:

@@ -155,8 +155,8 @@ def analyze_job(job: Job) -> Outcome:
         from tells.face.mp import install_native_log_filter
 
         install_native_log_filter()
-    # one video per process: the decode-ahead thread would only compete with other workers
-    settings = (Settings(**job.settings) if job.settings else Settings()).with_(decode_ahead=False)
+    # one video per process: decoding ahead and meshing ahead would only compete with other workers
+    settings = (Settings(**job.settings) if job.settings else Settings()).with_(overlap=False)
     started = time.time()
     out = Outcome(hash=job.hash, status="failed", worker=worker_id(), started=started)
     with _readable(job) as path:
