@@ -148,3 +148,37 @@ def test_a_turned_head_gets_no_motion_reading(texture):
     young = NeutralCrop()
     young.update(texture, (0.0, 0.0, 0.0))
     assert AUStage._motion(young, moved, (0.0, 0.0, 0.0)) is None  # one frame: no neutral yet
+
+
+def _open_mouth(extra: float = 0.0):
+    ref = reference_shape()
+    s = ref.copy()
+    lower = np.where(ref[:, 1] > 0.245)[0]
+    s[lower, 1] += 0.12 + extra
+    s[[61, 291], 1] += 0.06 + extra / 2
+    return s
+
+
+def test_dimpler_motion_counts_on_a_face_whose_neutral_is_open_mouthed():
+    # the neutral itself has the mouth open (a posed photo): the corners drawn in from there,
+    # with the flow offering the dimpler, are the dimpler
+    n = _open_mouth()
+    x0 = measure(n)
+    s = n.copy()
+    s[61, 0] += 0.02  # subject's right corner (x < 0) towards the midline
+    s[291, 0] -= 0.02
+    x = measure(s)
+    ev = {"AU14R": 1.5, "AU14L": 1.5, "closure": 0.0}
+    aus = intensities(x, x0, ev)
+    assert aus["AU14R"] >= 1.0 and aus["AU14L"] >= 1.0
+    # the geometry alone (no neutral image) still does not read it on an open mouth
+    assert intensities(x, x0)["AU14"] < 1.0
+
+
+def test_dimpler_motion_on_a_mouth_opening_from_the_neutral_is_not_accepted():
+    # a closed neutral whose mouth opens draws the corners in: the same flow is not a dimpler
+    x0 = measure(reference_shape())
+    x = measure(_open_mouth())
+    ev = {"AU14R": 1.5, "AU14L": 1.5, "closure": 0.0}
+    aus = intensities(x, x0, ev)
+    assert aus["AU14R"] < 1.0 and aus["AU14L"] < 1.0

@@ -131,3 +131,35 @@ def test_emfacs_prototypes_named_with_the_neutral_image(face, neutral_image, emo
     scores = prototype_scores(aus)
     assert max(scores, key=scores.get) == emotion, {k: round(v, 2) for k, v in aus.items()
                                                     if v >= 1}
+
+
+def test_closed_lid_takes_the_lid_skin_not_lashes_or_make_up():
+    from tells.facs.synth import _lid_skin
+
+    img = np.full((200, 200, 3), (200, 160, 140), np.uint8)
+    img[94:100] = (40, 30, 30)  # lashes and eye make-up just above the lid
+    skin = _lid_skin(img, np.array([100.0, 100.0]), unit=100.0)
+    assert np.abs(skin - np.array([200, 160, 140])).max() < 10
+
+
+@pytest.mark.parametrize("au", ["AU17", "AU23", "AU24"])
+def test_lips_pressed_together_thin_without_folding(au):
+    """On lips that meet, units pushing the lips together leave the line where they meet in
+    place and never move a lip's outer edge past it (a fold renders as a wavy smear). AU28
+    (lips sucked in until they vanish) folds thin lips at C and any lips at E: a 2-D warp
+    cannot hide the red lips."""
+    from tells.face.geometry import reference_shape
+    from tells.facs.synth import LOWER_INNER, UPPER_INNER
+
+    ref = reference_shape()[:, :2]
+    new = ref + displacements({au: 5.0}, closed=1.0)
+    inner = UPPER_INNER + LOWER_INNER
+    assert np.abs(new[inner, 1] - ref[inner, 1]).max() < 1e-9  # (23 also narrows the mouth)
+    upper_outer = [185, 40, 39, 37, 0, 267, 269, 270, 409]
+    lower_outer = [146, 91, 181, 84, 17, 314, 405, 321, 375]
+    ui = np.array(UPPER_INNER)[np.argsort(ref[UPPER_INNER, 0])]
+    li = np.array(LOWER_INNER)[np.argsort(ref[LOWER_INNER, 0])]
+    assert (new[upper_outer, 1] < np.interp(new[upper_outer, 0], ref[ui, 0], ref[ui, 1])).all()
+    assert (new[lower_outer, 1] > np.interp(new[lower_outer, 0], ref[li, 0], ref[li, 1])).all()
+    # lips apart: the whole lip moves (nothing to fold over)
+    assert np.abs(displacements({au: 5.0}, closed=0.0)[[13, 14], 1]).max() > 0.01

@@ -267,11 +267,14 @@ def _oracle_handler(args) -> int:
         print_json(rows)
         return 0
     print(f"{'AU':<6}{'det@B':>7}{'det@C':>7}{'mean@B':>8}{'mean@C':>8}{'FP':>7}{'cross':>7}"
-          f"{'faces':>7}")
+          f"{'faces':>7}{'det@B*':>8}{'det@C*':>8}{'faces*':>8}")
     for r in rows:
         def f(v):
             return "  -" if v is None else f"{v:.2f}"
         print(f"{r['au']:<6}{f(r['detect_B']):>7}{f(r['detect_C']):>7}{f(r['mean_B']):>8}"
               f"{f(r['mean_C']):>8}{f(r['false_positive']):>7}{f(r['cross_talk']):>7}"
-              f"{r['faces']:>7}")
+              f"{r['faces']:>7}{f(r['detect_B_frontal']):>8}{f(r['detect_C_frontal']):>8}"
+              f"{r['faces_frontal']:>8}")
+    print("* over the faces within the pipeline's pose limit (a face turned further is flagged "
+          "q_pose in video, and spotting leaves out events on such frames)")
     return 0

@@ -144,6 +144,22 @@ def _linear(x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     return v
 
 
+def _direction(v: np.ndarray, x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """The geometric evidence ``v`` as the direction the mesh moved, for the motion agreement
+    of :func:`combine`: for the dimpler only the opening beyond the neutral's draws the
+    corners in (an open neutral's corners are drawn in already), so an open mouth alone does
+    not count as the mesh moving against it (the geometric reading itself stays suppressed,
+    the mesh's lip corners being unreliable on an open mouth)."""
+    was = max(0.0, float(x[_GAP]) - 0.05)
+    now = max(0.0, float(x[_GAP]) - max(0.05, float(neutral[_GAP])))
+    if was == now:
+        return v
+    d = v.copy()
+    d[_ROW["AU14L"]] += 0.5 * (was - now)
+    d[_ROW["AU14R"]] += 0.5 * (was - now)
+    return d
+
+
 def intensities(x: np.ndarray, neutral: np.ndarray,
                 motion: dict[str, float] | None = None) -> dict[str, float]:
     """Action-unit intensities 0..5 of one face.
@@ -171,7 +187,7 @@ def intensities(x: np.ndarray, neutral: np.ndarray,
         _, dead, full, _ = RATIO_AUS[name]
         out[name] = float(np.clip((value - dead) / (full - dead), 0.0, 1.0) * 5.0)
     if motion is not None:
-        combine(out, v, motion)
+        combine(out, _direction(v, x, neutral), motion)
     out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
     out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
     return out
@@ -182,7 +198,7 @@ def with_motion(aus: dict[str, float], x: np.ndarray, neutral: np.ndarray,
     """``intensities(x, neutral, motion)`` from already computed ``aus =
     intensities(x, neutral)`` (a copy; saves the geometric part)."""
     out = dict(aus)
-    combine(out, _linear(x, neutral), motion)
+    combine(out, _direction(_linear(x, neutral), x, neutral), motion)
     out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
     out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
     return out

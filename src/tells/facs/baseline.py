@@ -119,7 +119,7 @@ class NeutralCrop:
     (100, (0.0, 0.1))
     """
 
-    def __init__(self, warm: int = 8, step: float = 2.0):
+    def __init__(self, warm: int = 8, step: float = 0.5):
         self.warm = warm
         self.step = step
         self.frames = 0

@@ -39,7 +39,7 @@ POOL = 4
 #: an idle unit is added to the fit only if it alone would read at least this (0..5 scale)
 MIN_GAIN = 0.2
 #: DIS pyramid level where the flow stops (0 = full resolution) and patch stride (pixels)
-FINEST_SCALE, PATCH_STRIDE = 1, 6
+FINEST_SCALE, PATCH_STRIDE = 0, 5
 #: eye boxes (head-frame half-width, half-height around each eye centre)
 EYE_BOX = (0.17, 0.085)
 
@@ -52,7 +52,11 @@ def _head_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def dense_template(au: str, size: int = 128) -> np.ndarray:
     """(size, size, 2) skin displacement in crop pixels at intensity E for one action unit
-    (``"AU06"``, ``"AU12L"``), from the warp oracle's handles evaluated at every pixel."""
+    (``"AU06"``, ``"AU12L"``), from the warp oracle's handles evaluated at every pixel.
+
+    The handles' ``lip`` fade (lips that meet thin towards the line they meet at) is left
+    out: the templates are the lips-apart version. With the fade, the pressor's template took
+    a lower lip moving down on an open mouth (the lips part, AU25) in the fit."""
     from tells.facs.synth import CLOSURE, GAIN, TEMPLATES
 
     num, side = int(au[2:4]), au[4:]
@@ -207,7 +211,9 @@ def _nonneg_solve(gram: np.ndarray, c: np.ndarray,
 @lru_cache(maxsize=1)
 def _dis() -> cv2.DISOpticalFlow:
     # the ultrafast preset stops at quarter resolution, where a 1–3 px skin movement is lost;
-    # half resolution with a wider patch stride recovers about half of it for ≈0.15 ms
+    # half resolution recovers only 35–40 % of a small brow or lid movement (AU 4, 7, 17 at B
+    # were missed on most oracle faces); full resolution with a wide patch stride finds them
+    # for ≈0.6 ms a frame (half resolution: ≈0.18 ms)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
     dis.setFinestScale(FINEST_SCALE)
     dis.setPatchStride(PATCH_STRIDE)

@@ -4,7 +4,9 @@ that the action unit is read back, and that it is not read on the unwarped faces
 Each face is measured against its own unwarped measurement and aligned crop as the neutral
 (what the video pipeline does with a person's neutral measurements and neutral image). The unwarped check re-detects a slightly moved, rotated,
 rescaled and JPEG re-encoded copy of the face, so mesh noise is what a false positive would come
-from. ``cross`` counts other action units that light up with the warped one.
+from. ``cross`` counts other action units that light up with the warped one. Detection is
+also counted over the faces within the pipeline's pose limit alone (``*_frontal``): a face
+turned further is flagged ``q_pose`` in video, and spotting leaves out events on such frames.
 """
 
 from __future__ import annotations
@@ -33,18 +35,25 @@ class OracleRow:
     false_pos: int = 0
     unwarped: int = 0
     cross: int = 0
+    #: the same counts over the faces within the pipeline's pose limit (not flagged ``q_pose``)
+    detected_frontal: dict[str, int] = field(default_factory=lambda: {k: 0 for k in LEVELS})
+    tried_frontal: dict[str, int] = field(default_factory=lambda: {k: 0 for k in LEVELS})
 
     def as_dict(self) -> dict:
-        rate = {k: (self.detected[k] / self.tried[k] if self.tried[k] else None)
-                for k in LEVELS}
+        def ratio(a: int, b: int):
+            return round(a / b, 3) if b else None
+
         return {"au": f"AU{self.au:02d}",
-                **{f"detect_{k}": None if rate[k] is None else round(rate[k], 3) for k in LEVELS},
+                **{f"detect_{k}": ratio(self.detected[k], self.tried[k]) for k in LEVELS},
+                **{f"detect_{k}_frontal": ratio(self.detected_frontal[k], self.tried_frontal[k])
+                   for k in LEVELS},
                 **{f"mean_{k}": round(float(np.mean(v)), 2) if v else None
                    for k, v in self.intensity.items()},
                 "false_positive": round(self.false_pos / self.unwarped, 3) if self.unwarped
                 else None,
                 "cross_talk": round(self.cross / max(1, sum(self.tried.values())), 3),
-                "faces": self.tried["C"], "unwarped": self.unwarped}
+                "faces": self.tried["C"], "faces_frontal": self.tried_frontal["C"],
+                "unwarped": self.unwarped}
 
 
 def _read(image: np.ndarray):
@@ -112,6 +121,7 @@ def run_oracle(images: list[np.ndarray], aus: list[int] | None = None, perturbat
         if got is None:
             continue
         obs, lm = got
+        frontal = not obs.quality["pose"]
         neutral = measure(obs.aligned, obs.crop, obs.pose[1]), gray(obs.crop)
         for k in range(perturbations):
             x = _measure(perturb(img, k))
@@ -127,13 +137,14 @@ def run_oracle(images: list[np.ndarray], aus: list[int] | None = None, perturbat
                 x = _measure(warped)
                 if progress:
                     progress(1)
+                rows[a].tried[letter] += 1
+                rows[a].tried_frontal[letter] += frontal
                 if x is None:
-                    rows[a].tried[letter] += 1
                     continue
                 read = _intensities(x, neutral)
                 v = _au_value(read, a)
-                rows[a].tried[letter] += 1
                 rows[a].detected[letter] += v >= 1.0
+                rows[a].detected_frontal[letter] += frontal and v >= 1.0
                 rows[a].intensity[letter].append(v)
                 others = [b for b in AU_NUMBERS if b != a and not _coupled(a, b)]
                 rows[a].cross += any(_au_value(read, b) >= 1.0 for b in others)

@@ -38,18 +38,31 @@ UPPER_LIDS = ([246, 161, 160, 159, 158, 157, 173], [466, 388, 387, 386, 385, 384
 LOWER_LIDS = ([7, 163, 144, 145, 153, 154, 155], [249, 390, 373, 374, 380, 381, 382])
 #: the lip line (head-frame y) separating upper-lip and lower-lip/jaw landmarks
 LIP_LINE = 0.245
+#: the head-frame y separating every upper-lip landmark (mouth corners included, y ≤ 0.224 on
+#: the reference face) from every lower-lip one (y ≥ 0.243), for the handles that move the
+#: lips towards each other
+LIP_SPLIT = 0.235
+#: the inner contours of the upper and lower lip (mouth corner to mouth corner)
+UPPER_INNER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
+LOWER_INNER = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
+#: distance (head frame) from the inner lip line over which a ``lip`` handle fades in
+LIP_FADE = 0.05
 
 
 @dataclass(frozen=True)
 class Handle:
     """Move landmarks near ``centre`` (x, y; x mirrored for both sides unless ``side``) by
     ``move`` (dx outward from the midline, dy down), with Gaussian falloff ``sigma`` and only
-    within head-frame rows ``rows`` (y range)."""
+    within head-frame rows ``rows`` (y range) and, with ``lip``, on one side of the lips."""
 
     centre: tuple[float, float]
     move: tuple[float, float]
     sigma: float
     rows: tuple[float, float] = (-9.0, 9.0)
+    #: -1 / +1: upper / lower lip side only, fading in from the inner lip line over
+    #: :data:`LIP_FADE` (lips pressed or pushed together thin towards the line they meet at;
+    #: moving the inner lip points themselves would fold one lip over the other)
+    lip: int = 0
 
 
 #: displacement templates at intensity E (5), by action unit; all in eye-corner distances
@@ -68,17 +81,17 @@ TEMPLATES: dict[int, list[Handle]] = {
     14: [Handle((0.33, 0.22), (-0.06, -0.01), 0.10, (-0.1, 9))],                # corner in
     15: [Handle((0.33, 0.23), (0.0, 0.06), 0.12, (0.0, 9))],                    # corner down
     16: [Handle((0.0, 0.33), (0.0, 0.05), 0.14, (LIP_LINE, 9))],                # lower lip down
-    17: [Handle((0.0, 0.52), (0.0, -0.07), 0.18, (LIP_LINE, 9))],               # chin boss up
+    17: [Handle((0.0, 0.52), (0.0, -0.07), 0.18, (LIP_SPLIT, 9), 1)],            # chin boss up
     20: [Handle((0.33, 0.22), (0.08, 0.01), 0.14, (0.0, 9))],                   # corner sideways
-    23: [Handle((0.0, 0.15), (0.0, 0.025), 0.16, (0.0, 0.22)),                  # lips narrow
-         Handle((0.0, 0.37), (0.0, -0.025), 0.16, (0.27, 0.5)),
+    23: [Handle((0.0, 0.15), (0.0, 0.025), 0.16, (0.0, LIP_SPLIT), -1),          # lips narrow
+         Handle((0.0, 0.37), (0.0, -0.025), 0.16, (LIP_SPLIT, 0.5), 1),
          Handle((0.33, 0.22), (-0.03, 0.0), 0.10, (0.0, 0.5))],
-    24: [Handle((0.0, 0.15), (0.0, 0.04), 0.18, (0.0, 0.22)),                   # lips pressed
-         Handle((0.0, 0.37), (0.0, -0.04), 0.18, (0.27, 0.5))],
+    24: [Handle((0.0, 0.15), (0.0, 0.04), 0.18, (0.0, LIP_SPLIT), -1),           # lips pressed
+         Handle((0.0, 0.37), (0.0, -0.04), 0.18, (LIP_SPLIT, 0.5), 1)],
     25: [Handle((0.0, 0.30), (0.0, 0.14), 0.22, (LIP_LINE, 9))],                # lower lip down
     26: [Handle((0.0, 0.60), (0.0, 0.20), 0.45, (LIP_LINE, 9))],                # jaw down
-    28: [Handle((0.0, 0.15), (0.0, 0.07), 0.18, (0.0, 0.22)),                   # lips sucked in
-         Handle((0.0, 0.37), (0.0, -0.07), 0.18, (0.27, 0.5))],
+    28: [Handle((0.0, 0.15), (0.0, 0.07), 0.18, (0.0, LIP_SPLIT), -1),           # lips sucked in
+         Handle((0.0, 0.37), (0.0, -0.07), 0.18, (LIP_SPLIT, 0.5), 1)],
 }
 #: the face mesh follows a warp only partly (its shape prior pulls towards an average face);
 #: these gains scale templates whose movement the mesh under-reads, set from the oracle's
@@ -87,6 +100,24 @@ GAIN = {1: 1.6, 2: 1.7, 4: 1.5, 5: 1.8, 6: 2.0, 7: 1.8, 9: 2.0, 17: 1.8, 23: 1.7
 #: eye closure (43 eyes closed, 45 blink): the upper lid meets the lower lid at E
 CLOSURE = (43, 45)
 SUPPORTED = sorted([*TEMPLATES, *CLOSURE])
+
+
+@lru_cache(maxsize=1)
+def _inner_lines() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ref = reference_shape()
+    up, lo = ref[UPPER_INNER], ref[LOWER_INNER]
+    iu, il = np.argsort(up[:, 0]), np.argsort(lo[:, 0])
+    return up[iu, 0], up[iu, 1], lo[il, 0], lo[il, 1]
+
+
+def lip_side(x: np.ndarray, y: np.ndarray, side: int) -> np.ndarray:
+    """Weight 0..1 of head-frame points (x, y) for a ``lip`` handle: 0 on and across the
+    inner contour of the upper (``side`` −1) or lower (+1) lip, 1 from :data:`LIP_FADE` away
+    on the lip's own side."""
+    ux, uy, lx, ly = _inner_lines()
+    if side < 0:
+        return np.clip((np.interp(x, ux, uy) - y) / LIP_FADE, 0.0, 1.0)
+    return np.clip((y - np.interp(x, lx, ly)) / LIP_FADE, 0.0, 1.0)
 
 
 def parse_aus(aus: str | dict[str, float], default: float = 3.0) -> dict[str, float]:
@@ -118,9 +149,11 @@ def parse_aus(aus: str | dict[str, float], default: float = 3.0) -> dict[str, fl
     return out
 
 
-@lru_cache(maxsize=64)
-def _template(au: int, side: str) -> np.ndarray:
-    """(478, 2) head-frame displacement at intensity 5 for one action unit and side."""
+@lru_cache(maxsize=128)
+def _template(au: int, side: str, closed: bool = True) -> np.ndarray:
+    """(478, 2) head-frame displacement at intensity 5 for one action unit and side;
+    ``closed``: the lips meet, so ``lip`` handles fade out at the inner lip line (on a parted
+    mouth they move the whole lip)."""
     ref = reference_shape()
     d = np.zeros((len(ref), 2))
     if au in CLOSURE:
@@ -141,6 +174,8 @@ def _template(au: int, side: str) -> np.ndarray:
             r2 = (ref[:, 0] - cx) ** 2 + (ref[:, 1] - h.centre[1]) ** 2
             w = np.exp(-r2 / (2 * h.sigma**2))
             w *= (ref[:, 1] >= h.rows[0]) & (ref[:, 1] <= h.rows[1])
+            if h.lip and closed:
+                w *= lip_side(ref[:, 0], ref[:, 1], h.lip)
             if side:  # one side only, fading out across the midline
                 w *= np.clip(0.5 + sgn * ref[:, 0] / 0.1, 0.0, 1.0)
             dx = h.move[0] * (sgn if h.centre[0] != 0.0 else np.sign(ref[:, 0]))
@@ -149,13 +184,23 @@ def _template(au: int, side: str) -> np.ndarray:
     return d * GAIN.get(au, 1.0)
 
 
-def displacements(aus: str | dict[str, float]) -> np.ndarray:
-    """(478, 2) head-frame landmark displacement for an action-unit request."""
+def displacements(aus: str | dict[str, float], closed: float = 1.0) -> np.ndarray:
+    """(478, 2) head-frame landmark displacement for an action-unit request; ``closed``
+    (0..1): how far the lips meet (:func:`lips_closed`)."""
     total = np.zeros((len(reference_shape()), 2))
     for key, v in parse_aus(aus).items():
-        side = key[-1] if key[-1] in "LR" else ""
-        total += _template(int(key[2:4]), side) * (v / 5.0)
+        side, au = key[-1] if key[-1] in "LR" else "", int(key[2:4])
+        t = _template(au, side, True)
+        if closed < 1.0:
+            t = closed * t + (1.0 - closed) * _template(au, side, False)
+        total += t * (v / 5.0)
     return total
+
+
+def lips_closed(lm: np.ndarray) -> float:
+    """1 when the lips meet, falling to 0 as they part by 0.03 → 0.08 eye-corner distances."""
+    unit = float(np.linalg.norm(lm[263, :2] - lm[33, :2]))
+    return float(np.clip((0.08 - _gap(lm[:, :2]) / max(unit, 1e-6)) / 0.05, 0.0, 1.0))
 
 
 def _largest_face(image: np.ndarray) -> np.ndarray:
@@ -187,7 +232,7 @@ def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
         raise InputError(f"expected an RGB uint8 image, got {img.dtype} {img.shape}")
     request = parse_aus(aus)
     lm = _largest_face(img) if landmarks is None else np.asarray(landmarks, dtype=np.float64)
-    d_head = displacements(request)
+    d_head = displacements(request, lips_closed(lm))
     if not np.any(d_head):
         return img.copy()
     s, rot, _t, _ = head_pose(lm)
@@ -262,6 +307,23 @@ def _shade_mouth(out: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarra
     return (out * (1 - 0.85 * m) + dark * 0.85 * m).astype(np.uint8)
 
 
+def _lid_skin(orig: np.ndarray, lid: np.ndarray, unit: float) -> np.ndarray:
+    """RGB of the upper lid's skin: the band between the lid and the brow, without its darkest
+    40 % (lashes, the lid crease, eye make-up and brow hairs are darker than lid skin) and its
+    brightest 20 % (highlights)."""
+    h, w = orig.shape[:2]
+    x0, x1 = int(lid[0] - 0.08 * unit), int(lid[0] + 0.08 * unit) + 1
+    y0, y1 = int(lid[1] - 0.13 * unit), int(lid[1] - 0.04 * unit) + 1
+    patch = orig[max(0, y0):min(h, y1), max(0, x0):min(w, x1)].reshape(-1, 3).astype(np.float32)
+    if len(patch) < 4:
+        x, y = int(np.clip(lid[0], 0, w - 1)), int(np.clip(lid[1] - 0.06 * unit, 0, h - 1))
+        return orig[y, x].astype(np.float32)
+    luma = patch @ np.array([0.299, 0.587, 0.114], np.float32)
+    lo, hi = np.percentile(luma, [40, 80])
+    keep = (luma >= lo) & (luma <= hi)
+    return patch[keep].mean(0) if keep.any() else patch.mean(0)
+
+
 def _close_eyes(out: np.ndarray, orig: np.ndarray, old: np.ndarray, new: np.ndarray,
                 level: float, keys: list[str]) -> np.ndarray:
     """Cover the eye opening with skin from just above the upper lid, blended by ``level``."""
@@ -272,10 +334,7 @@ def _close_eyes(out: np.ndarray, orig: np.ndarray, old: np.ndarray, new: np.ndar
     for s, eye in enumerate(EYES):
         if ("R" if s == 0 else "L") not in sides and len(sides) < 2:
             continue
-        top = old[UPPER_LIDS[s]].mean(0) - np.array([0.0, 0.06 * unit])
-        x, y = int(np.clip(top[0], 0, w - 1)), int(np.clip(top[1], 0, h - 1))
-        r = max(2, int(0.03 * unit))
-        skin = orig[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].reshape(-1, 3).mean(0)
+        skin = _lid_skin(orig, old[UPPER_LIDS[s]].mean(0), unit)
         m = _feathered_mask((h, w), old[eye], 0.02 * unit)[..., None] * min(1.0, level * 1.2)
         res = res * (1 - m) + skin * m
         lash = np.round(new[LOWER_LIDS[s]]).astype(np.int32)
