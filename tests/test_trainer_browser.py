@@ -188,9 +188,11 @@ SAMPLER = """
 @pytest.mark.parametrize("set_ms", [40, 100, 500])
 def test_flash_duration_measured_within_one_frame(library, tmp_path, set_ms):
     lib, truth = library
+    # a second of neutral before each flash: time for the test to install its frame sampler
+    # (and, at 500 ms, to catch the expression for the screenshot) on a loaded machine
     cfg = SessionConfig(emotions=("anger", "fear"), test_items_per_emotion=1,
                         practice_per_emotion=0, lessons=False, test_ms=float(set_ms),
-                        neutral_before_ms=300)
+                        neutral_before_ms=1000)
     with running_server(tmp_path / "t.db", lib, cfg) as (srv, trainer), browser_page() as (page, errors):
         page.goto(srv.url)
         page.wait_for_selector("#trainee")

@@ -90,9 +90,10 @@ RATIO_AUS = {
 #: closure held this long (s) is AU43 eyes closed rather than a blink
 CLOSED_HOLD_S = 0.5
 
-#: the flow recovers about this fraction of a small skin movement at the crop's resolution
-#: (DIS, half resolution; measured on the warp oracle's tuning faces)
-FLOW_GAIN = 0.5
+#: the flow's reading of a skin movement relative to the movement (DIS at the crop's full
+#: resolution recovers about 0.7 of a B-to-C movement; with the dead zones below, 0.6 reads the
+#: oracle's B and C warps at about 2 and 3 on average: `tells eval aus-oracle`)
+FLOW_GAIN = 0.6
 #: per unit read from motion: (dead zone in intensity units, agreement scale): motion counts
 #: fully once the mesh moves the same way by ``agreement`` × the unit's geometric dead zone,
 #: half when the mesh does not move, not at all when it moves the opposite way (0: no check)
