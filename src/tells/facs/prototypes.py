@@ -27,7 +27,10 @@ CONTEMPT_FULL = 3.0
 #: emotions an action unit speaks against (weight of the penalty on the score)
 AGAINST: dict[str, dict[str, float]] = {
     "sadness": {"AU12": 0.6}, "anger": {"AU12": 0.6, "AU01": 0.3, "AU09": 0.4, "AU15": 0.2},
-    "surprise": {"AU04": 0.4}, "disgust": {"AU12": 0.4}, "happiness": {"AU15": 0.5},
+    # surprise widens the eyes and drops the jaw; a tightened lower lid (7) or lips stretched
+    # sideways (20) with raised brows is fear's prototype, not surprise's
+    "surprise": {"AU04": 0.4, "AU07": 0.25, "AU20": 0.25},
+    "disgust": {"AU12": 0.4}, "happiness": {"AU15": 0.5},
 }
 
 
