@@ -108,8 +108,10 @@ MOTION_DEAD: dict[str, tuple[float, float]] = {
 # crying mouth stretched wide (20 + 15) as a strong 12; its template stays in the flow fit so
 # that a smile's motion is not given to other units
 #: units whose geometric reading the mesh's jitter lights up on a still face (brow lowerer,
-#: upper lip raiser, chin raiser): with a neutral image, they count only half without motion
+#: upper lip raiser, chin raiser): with a neutral image, they count only this fraction without
+#: skin motion (rising to all of it as the motion reaches the unit's dead zone)
 CONFIRM = ("AU04", "AU10", "AU17")
+CONFIRM_ALONE = 0.35
 #: eye closure from eye darkness (fall from the neutral's): dead zone and full closure
 CLOSURE_DEAD, CLOSURE_FULL = 0.1, 0.5
 
@@ -230,7 +232,7 @@ def combine(out: dict[str, float], v: np.ndarray, motion: dict[str, float]) -> N
             g = float(v[_ROW[name]]) / (agree * AU_TABLE[name].dead)
             rm *= _unit(0.5 + 0.5 * g)
         if name in CONFIRM:
-            out[name] *= _unit(0.5 + 0.5 * ms / dead)
+            out[name] *= _unit(CONFIRM_ALONE + (1.0 - CONFIRM_ALONE) * ms / dead)
         if rm > out[name]:
             out[name] = rm
     closure = motion.get("closure")
