@@ -182,3 +182,62 @@ def test_dimpler_motion_on_a_mouth_opening_from_the_neutral_is_not_accepted():
     ev = {"AU14R": 1.5, "AU14L": 1.5, "closure": 0.0}
     aus = intensities(x, x0, ev)
     assert aus["AU14R"] < 1.0 and aus["AU14L"] < 1.0
+
+
+def test_lip_tightener_split_into_dimplers_and_pressor_is_read_back():
+    from tells.facs.aus import SPLIT_14, SPLIT_24
+    from tells.facs.features import INDEX
+    from tells.facs.motion import _basis, _nonneg_solve, _pool
+
+    # the constants: the tightener's template fitted without its own column
+    w, fit, gram = _basis(SIZE)
+    p = _pool(dense_template("AU23", SIZE) * 0.4)
+    c = fit @ (np.concatenate([p[..., 0].ravel(), p[..., 1].ravel()]) * w)
+    keep = np.array([n != "AU23" for n in MOTION_AUS])
+    a, _ = _nonneg_solve(gram[keep][:, keep], c[keep].astype(np.float64))
+    got = {n: 5.0 * v for n, v in zip([n for n in MOTION_AUS if n != "AU23"], a, strict=True)}
+    assert got["AU14R"] == pytest.approx(2.0 * SPLIT_14, abs=0.1)
+    assert got["AU14L"] == pytest.approx(2.0 * SPLIT_14, abs=0.1)
+    assert got["AU24"] == pytest.approx(2.0 * SPLIT_24, abs=0.1)
+
+    # lips pressed together (thinner) and the mouth narrower in the mesh, the flow split the
+    # tightening into dimplers and pressor: read as the tightener, not as dimplers
+    closed = reference_shape().copy()  # the reference lips are parted: close them
+    closed[[14, 87, 317, 17, 84, 314], 1] -= 0.066
+    x0 = measure(closed)
+    assert x0[INDEX["lip_gap"]] < 0.01
+    s = closed.copy()
+    s[[0, 37, 267, 39, 269], 1] += 0.006
+    s[[17, 84, 314], 1] -= 0.006
+    s[61, 0] += 0.006
+    s[291, 0] -= 0.006
+    x = measure(s)
+    assert intensities(x, x0)["AU23"] < 1.0  # too little for the mesh alone
+    split = {"AU14R": 1.5, "AU14L": 1.5, "AU24": 1.0, "AU23": 0.0, "closure": 0.0}
+    aus = intensities(x, x0, split)
+    assert aus["AU23"] >= 1.0
+    assert aus["AU14"] < 1.0
+    # dimplers alone (no pressor motion) stay dimplers
+    alone = intensities(x, x0, {**split, "AU24": 0.0})
+    assert alone["AU23"] < 1.0 and alone["AU14"] >= 1.0
+    # the same flow with the mesh's lips not pressing together: no tightener from the split
+    s2 = closed.copy()
+    s2[61, 0] += 0.006
+    s2[291, 0] -= 0.006
+    assert intensities(measure(s2), x0, split)["AU23"] < 1.0
+
+
+def test_pressor_on_parted_lips_agrees_with_the_lips_closing():
+    from tells.facs.features import INDEX
+
+    open_ = reference_shape().copy()
+    open_[[14, 87, 317, 17, 84, 314, 152, 175, 199, 200, 18], 1] += 0.2
+    x0 = measure(open_)
+    assert x0[INDEX["lip_gap"]] > 0.1
+    closing = open_.copy()
+    closing[[14, 87, 317, 17, 84, 314], 1] -= 0.03
+    parting = open_.copy()
+    parting[[14, 87, 317, 17, 84, 314], 1] += 0.03
+    flow = {"AU24": 1.2, "closure": 0.0}
+    assert intensities(measure(closing), x0, flow)["AU24"] >= 1.0
+    assert intensities(measure(parting), x0, flow)["AU24"] == 0.0

@@ -9,7 +9,8 @@ When the person's neutral *image* is known (video, the warp oracle), skin motion
 (:mod:`tells.facs.motion`: DIS flow fitted by the per-unit displacement templates, and eye
 darkness for closure) is merged in by :func:`combine`: every unit of :data:`MOTION_DEAD`
 also reads the flow coefficient of its own template (AU01–AU26 as listed there, one-sided
-14), 43/45 also read the fall of eye darkness; AU12 and AU28 stay geometric.
+14; AU23 also the tightening the fit split into 14 + 24, :data:`SPLIT_14`), 43/45 also
+read the fall of eye darkness; AU12 and AU28 stay geometric.
 
 May import ``tells.face``; nothing from later layers.
 """
@@ -107,6 +108,11 @@ MOTION_DEAD: dict[str, tuple[float, float]] = {
 # AU12 stays geometric: the mesh follows the lip corner puller well, while the flow reads a
 # crying mouth stretched wide (20 + 15) as a strong 12; its template stays in the flow fit so
 # that a smile's motion is not given to other units
+#: the lip tightener's flow template is nearly the pressor's plus both dimplers' (lips pushed
+#: together, corners drawn in), so the non-negative fit usually gives a tightening to those
+#: three: per unit of AU23, the fit of its template without it reads this much AU14 on each
+#: side and this much AU24 (``tests/test_facs_motion.py`` checks them against the templates)
+SPLIT_14, SPLIT_24 = 0.83, 0.99
 #: units whose geometric reading the mesh's jitter lights up on a still face (brow lowerer,
 #: upper lip raiser, chin raiser): with a neutral image, they count only this fraction without
 #: skin motion (rising to all of it as the motion reaches the unit's dead zone)
@@ -152,14 +158,17 @@ def _direction(v: np.ndarray, x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     of :func:`combine`: for the dimpler only the opening beyond the neutral's draws the
     corners in (an open neutral's corners are drawn in already), so an open mouth alone does
     not count as the mesh moving against it (the geometric reading itself stays suppressed,
-    the mesh's lip corners being unreliable on an open mouth)."""
+    the mesh's lip corners being unreliable on an open mouth). For the lip pressor on parted
+    lips (its geometric reading suppressed) the direction is the lips moving towards each
+    other: the fall of the inner lip gap from the neutral's (parted lips do not thin
+    measurably in the mesh, they close), negative as they part further."""
     was = max(0.0, float(x[_GAP]) - 0.05)
     now = max(0.0, float(x[_GAP]) - max(0.05, float(neutral[_GAP])))
-    if was == now:
-        return v
     d = v.copy()
     d[_ROW["AU14L"]] += 0.5 * (was - now)
     d[_ROW["AU14R"]] += 0.5 * (was - now)
+    if x[_GAP] > 0.03:
+        d[_ROW["AU24"]] = float(neutral[_GAP]) - float(x[_GAP])
     return d
 
 
@@ -211,6 +220,25 @@ def _unit(x: float) -> float:
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
 
 
+def _split_tightener(motion: dict[str, float], v: np.ndarray) -> dict[str, float]:
+    """``motion`` with the lip tightening held by the dimplers and the pressor moved to AU23
+    (see :func:`combine`; a copy when anything moves)."""
+    a14 = 0.5 * (motion.get("AU14R", 0.0) + motion.get("AU14L", 0.0))
+    a24 = motion.get("AU24", 0.0)
+    if a14 <= 0.0 or a24 <= 0.0 or "AU23" not in motion:
+        return motion
+    share = float(np.sqrt(a14 / SPLIT_14 * a24 / SPLIT_24))
+    share *= _unit(float(v[_ROW["AU24"]]) / AU_TABLE["AU24"].dead)
+    share *= _unit(float(v[_ROW["AU23"]]) / AU_TABLE["AU23"].dead)
+    if share <= motion["AU23"]:
+        return motion
+    out = dict(motion)
+    out["AU23"] = share
+    for side in ("AU14R", "AU14L"):
+        out[side] = max(0.0, out[side] - SPLIT_14 * share)
+    return out
+
+
 def combine(out: dict[str, float], v: np.ndarray, motion: dict[str, float]) -> None:
     """Merge skin-motion evidence into geometric intensities ``out`` (in place).
 
@@ -219,9 +247,16 @@ def combine(out: dict[str, float], v: np.ndarray, motion: dict[str, float]) -> N
     does not move, not at all when it moves the opposite way: the mesh follows a deformation
     only partly but rarely the wrong way, while flow can explain one real movement by a mix
     of templates. For the units in :data:`CONFIRM` the mesh's reading in turn counts only
-    half without skin motion. The larger of the two is kept. Eye closure (43, 45) is read
+    :data:`CONFIRM_ALONE` of itself without skin motion. The larger of the two is kept. Eye closure (43, 45) is read
     from the eye darkness (``closure``) alone.
+
+    A lip tightening the fit split into dimplers and pressor (:data:`SPLIT_14`) is read back
+    as AU23 when both are present: the tightening their coefficients hold together (the
+    geometric mean of the two in AU23 units), counted as far as the mesh shows the lips
+    pressing together (the pressor's direction) and the tightener's own movement (lips
+    thinner, mouth narrower); that share is taken from the dimplers' motion.
     """
+    motion = _split_tightener(motion, v)
     for name, (dead, agree) in MOTION_DEAD.items():
         m = motion.get(name)
         if m is None:

@@ -1,5 +1,8 @@
 """Facial regions as sets of mesh landmarks (brows, glabella, eyes, cheeks, nose, mouth
-corners, chin); spotting follows each region's mean position in the head frame."""
+corners, chin); spotting follows each region's mean position in the head frame. The lip
+corners also have regions of their own (the corner and the inner corner point): averaged into
+the whole mouth side, a one-sided flick of the corner (contempt, R12+R14) is diluted below
+the detection threshold."""
 
 from __future__ import annotations
 
@@ -16,5 +19,7 @@ REGION_LANDMARKS: dict[str, list[int]] = {
     "mouth_left": [291, 375, 321, 405, 409, 270, 287, 432],
     "mouth_right": [61, 146, 91, 181, 185, 40, 57, 212],
     "chin": [17, 84, 314, 200, 199, 175, 18, 83, 313],
+    "corner_left": [291, 308],
+    "corner_right": [61, 78],
 }
 REGIONS = list(REGION_LANDMARKS)
