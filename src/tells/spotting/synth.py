@@ -53,13 +53,22 @@ class Planned:
 def plan_events(duration: float, rng: np.random.Generator, rate_per_min: float = 6.0,
                 kinds: tuple[str, ...] = ("micro", "macro"), distractors: bool = True,
                 margin_s: float = 1.5, gap_s: float = 2.5) -> list[Planned]:
-    """Non-overlapping expression times (and distractors between them)."""
+    """Non-overlapping expression times (and distractors between them).
+
+    The expressions are spread over the whole clip: it is cut into one slot per expression and
+    each starts at a random time in its slot, so calm stretches of varying length lie between
+    them (at rates too high for that, they follow each other ``gap_s`` to ``2 gap_s`` apart)."""
     n = max(1, int(round(duration / 60.0 * rate_per_min)))
+    slot = (duration - 2 * margin_s) / n
+    spread = slot >= 3.0 + gap_s  # room for the longest macro and a gap in every slot
     events: list[Planned] = []
     t = margin_s + rng.uniform(0, gap_s)
     while len(events) < n and t < duration - margin_s - 0.5:
         kind = kinds[len(events) % len(kinds)] if len(kinds) > 1 else kinds[0]
         length = rng.uniform(0.15, 0.5) if kind == "micro" else rng.uniform(0.7, 3.0)
+        if spread:
+            start = margin_s + len(events) * slot
+            t = rng.uniform(start, start + slot - length - gap_s)
         if t + length > duration - margin_s:
             break
         emotion = EXPRESSIONS[int(rng.integers(len(EXPRESSIONS)))]
