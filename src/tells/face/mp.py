@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -41,6 +42,12 @@ def native_stderr_silenced():
         os.close(devnull)
 
 
+def _silenced_until(warm: bool):
+    """:func:`native_stderr_silenced` until a graph is ``warm`` (its start-up logging done)."""
+    return nullcontext() if warm else native_stderr_silenced()
+
+
+@lru_cache(maxsize=1)
 def _framework():
     from mediapipe.python import packet_creator
     from mediapipe.python._framework_bindings import _packet_getter, image_frame
@@ -122,12 +129,9 @@ class FaceDetector:
         from mediapipe.framework.formats import detection_pb2
 
         h, w = rgb.shape[:2]
-        if not self._warm:
-            with native_stderr_silenced():
-                found = run_graph(self._det, rgb, "detections")
-            self._warm = True
-        else:
+        with _silenced_until(self._warm):
             found = run_graph(self._det, rgb, "detections")
+        self._warm = True
         out = []
         for buf in found or []:
             d = detection_pb2.Detection.FromString(buf)
@@ -196,10 +200,8 @@ class FaceMesher:
             self._input, self._found = rgb, None  # the packet may share rgb's memory
             return
         self._input = None
-        if not self._warm:  # the landmark model loads (and logs) when a face is first found
-            with native_stderr_silenced():
-                self._found = run_graph(self._mesh, rgb, "multi_face_landmarks")
-        else:
+        # the landmark model loads (and logs) when a face is first found
+        with _silenced_until(self._warm):
             self._found = run_graph(self._mesh, rgb, "multi_face_landmarks")
 
     def collect(self) -> np.ndarray | None:

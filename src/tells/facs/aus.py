@@ -199,7 +199,7 @@ def intensities(x: np.ndarray, neutral: np.ndarray,
         _, dead, full, _ = RATIO_AUS[name]
         out[name] = float(np.clip((value - dead) / (full - dead), 0.0, 1.0) * 5.0)
     if motion is not None:
-        combine(out, _direction(v, x, neutral), motion)
+        combine(out, v, x, neutral, motion)
     out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
     out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
     return out
@@ -210,7 +210,7 @@ def with_motion(aus: dict[str, float], x: np.ndarray, neutral: np.ndarray,
     """``intensities(x, neutral, motion)`` from already computed ``aus =
     intensities(x, neutral)`` (a copy; saves the geometric part)."""
     out = dict(aus)
-    combine(out, _direction(_linear(x, neutral), x, neutral), motion)
+    combine(out, _linear(x, neutral), x, neutral, motion)
     out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
     out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
     return out
@@ -239,16 +239,19 @@ def _split_tightener(motion: dict[str, float], v: np.ndarray) -> dict[str, float
     return out
 
 
-def combine(out: dict[str, float], v: np.ndarray, motion: dict[str, float]) -> None:
-    """Merge skin-motion evidence into geometric intensities ``out`` (in place).
+def combine(out: dict[str, float], v: np.ndarray, x: np.ndarray, neutral: np.ndarray,
+            motion: dict[str, float]) -> None:
+    """Merge skin-motion evidence into geometric intensities ``out`` (in place); ``v`` is the
+    geometric evidence (:func:`_linear`) of measurements ``x`` against ``neutral``, read as
+    the direction the mesh moved (:func:`_direction`).
 
     A unit's motion intensity (flow coefficient over :data:`FLOW_GAIN`, minus its dead zone
     in :data:`MOTION_DEAD`) counts fully once the mesh moves the same way, half when the mesh
     does not move, not at all when it moves the opposite way: the mesh follows a deformation
     only partly but rarely the wrong way, while flow can explain one real movement by a mix
     of templates. For the units in :data:`CONFIRM` the mesh's reading in turn counts only
-    :data:`CONFIRM_ALONE` of itself without skin motion. The larger of the two is kept. Eye closure (43, 45) is read
-    from the eye darkness (``closure``) alone.
+    :data:`CONFIRM_ALONE` of itself without skin motion. The larger of the two is kept. Eye
+    closure (43, 45) is read from the eye darkness (``closure``) alone.
 
     A lip tightening the fit split into dimplers and pressor (:data:`SPLIT_14`) is read back
     as AU23 when both are present: the tightening their coefficients hold together (the
@@ -256,6 +259,7 @@ def combine(out: dict[str, float], v: np.ndarray, motion: dict[str, float]) -> N
     pressing together (the pressor's direction) and the tightener's own movement (lips
     thinner, mouth narrower); that share is taken from the dimplers' motion.
     """
+    v = _direction(v, x, neutral)
     motion = _split_tightener(motion, v)
     for name, (dead, agree) in MOTION_DEAD.items():
         m = motion.get(name)
