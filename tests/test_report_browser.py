@@ -180,3 +180,17 @@ def test_early_stage_analysis_says_not_available(tmp_path):
         assert "synthetic" in body
         assert page.locator(".face").count() == 1
         assert errors == []
+
+
+def test_bench_report_times_an_existing_report(sample_report, capsys):
+    """``tells bench report --open``: load figures of a report tells analyze wrote."""
+    import json
+
+    path, _ = sample_report
+    assert main(["bench", "report", "--open", str(path), "--runs", "1", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["report_mb"] == round(path.stat().st_size / 1e6, 3)
+    assert 0 < r["dom_content_loaded_ms"] <= r["interactive_ms"]
+    assert r["filter_ms"] is not None and r["page_errors"] == []
+    assert main(["bench", "report", "--open", str(path.parent / "missing.html")]) == 2
+    assert "missing.html: no such file" in capsys.readouterr().err
