@@ -58,8 +58,12 @@ def geometry_row(obs: FaceObservation) -> dict[str, float]:
 
 
 def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | None = None,
-        on_frame: Callable[[Frame, int], None] | None = None) -> tuple[FrameTable, RunStats]:
-    """Process a frame stream. ``on_frame(frame, n_faces)`` is called after each frame.
+        on_frame: Callable[[Frame, int], None] | None = None,
+        on_row: Callable[[dict[str, float]], None] | None = None,
+        ahead: int = 8) -> tuple[FrameTable, RunStats]:
+    """Process a frame stream. ``on_frame(frame, n_faces)`` is called after each frame,
+    ``on_row(row)`` after each row is added to the table (live analysis reads them as they
+    come); ``ahead`` is how many frames are decoded ahead with ``settings.overlap``.
 
     With ``settings.overlap`` the work is pipelined one frame deep: frames are decoded ahead in
     a thread, and the face meshes of frame *n + 1* run on mediapipe's threads while this thread
@@ -81,8 +85,10 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
 
     def emit(frame: Frame, faces: list) -> None:
         if not faces:  # keep the timeline complete
-            table.append({"frame": frame.index, "timestamp": frame.t, "face_id": -1,
-                          "success": 0})
+            empty = {"frame": frame.index, "timestamp": frame.t, "face_id": -1, "success": 0}
+            table.append(empty)
+            if on_row is not None:
+                on_row(empty)
         for face_id, lm, conf in faces:
             obs = observe(face_id, frame.index, frame.t, frame.image, lm, conf, settings,
                           frame.scale, frame.gray)
@@ -92,6 +98,8 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
                 row.update(st(obs))
                 stats.stage_seconds[type(st).__name__] += clock() - t0
             table.append(row)
+            if on_row is not None:
+                on_row(row)
             stats.face_rows += 1
         stats.frames += 1
         if on_frame is not None:
@@ -101,7 +109,7 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     previous: tuple[Frame, list] | None = None
     blas = threadpool_limits(limits=1, user_api="blas")
     try:
-        for frame in (prefetch(frames) if settings.overlap else frames):
+        for frame in (prefetch(frames, ahead) if settings.overlap else frames):
             tracker.submit(frame.image)
             if previous is not None:  # while the meshes of this frame run
                 emit(*previous)
