@@ -14,10 +14,20 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 # Browser for the report and trainer tests: Debian's chromium (never a downloaded browser build).
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq
+    apt-get update -qq && APT_UPDATED=1
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "install.sh: note: install Debian's 'chromium' package to run the browser tests" >&2
+  fi
+fi
+# PostgreSQL for the workspace tests (they start a throwaway cluster with initdb/pg_ctl; as
+# root it runs as the package's 'postgres' user). The package's own cluster is not needed.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    [ -n "${APT_UPDATED:-}" ] || apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "install.sh: note: install Debian's 'postgresql' package to run the workspace tests on PostgreSQL" >&2
   fi
 fi
 .venv/bin/tells models fetch --quiet

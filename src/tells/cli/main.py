@@ -27,6 +27,8 @@ COMMAND_MODULES = [
     "tells.cli.batch",
     "tells.cli.research",
     "tells.cli.train",
+    "tells.cli.live",
+    "tells.cli.serve",
 ]
 
 
