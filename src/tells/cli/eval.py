@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import importlib
 
-EVAL_MODULES = ["tells.cli.eval_images", "tells.cli.eval_spotting"]
+EVAL_MODULES = ["tells.cli.eval_images", "tells.cli.eval_spotting",
+                "tells.cli.eval_agreement"]
 
 
 def register(sub) -> None:
