@@ -192,6 +192,74 @@ def make_team(admin: Client, name: str) -> int:
     return int(r.headers["location"].rsplit("/", 1)[1])
 
 
+def pack_folder(dest: Path) -> Path:
+    """A stimulus pack folder from real frames of the sample video: two emotions, two items
+    each (the labels are arbitrary: these tests exercise the flow, not the labels)."""
+    from test_trainer_support import FRAME_PAIRS
+
+    from tells.trainer.images import write_png
+    from tells.trainer.sources import read_frames
+
+    pairs = [FRAME_PAIRS[0], FRAME_PAIRS[1], FRAME_PAIRS[12], FRAME_PAIRS[13]]
+    frames = read_frames(sample_path("WolfgangLanger_Pexels.mp4"), [i for p in pairs for i in p])
+    for k, (a, b) in enumerate(pairs):
+        d = dest / ("happiness", "surprise")[k % 2] / f"f{a:03d}-{b:03d}"
+        write_png(d / "neutral.png", frames[a])
+        write_png(d / "expression.png", frames[b])
+    return dest
+
+
+def build_pack(data: Path, folder: Path, name: str = "starter") -> None:
+    r = subprocess.run([sys.executable, "-m", "tells", "train", "pack", "build", str(folder),
+                        "--name", name, "--library", str(data / "packs"), "--quiet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def set_up_world(srv: ServerProc, clip: Path) -> dict:
+    """Through the web, as people would: the admin makes teams A and B and invites a coach
+    to each; coaches invite members (ann, bob to A; dan to B); ann and dan each upload the
+    clip with consent and it is analysed."""
+    admin = Client(srv.url)
+    assert admin.login("root").status_code == 303
+    ta, tb = make_team(admin, "Team A"), make_team(admin, "Team B")
+    coach = accept_invite(srv.url, admin.invite(ta, "coach"), "carla")
+    coach_b = accept_invite(srv.url, admin.invite(tb, "coach"), "cleo")
+    ann = accept_invite(srv.url, coach.invite(ta), "ann")
+    bob = accept_invite(srv.url, coach.invite(ta), "bob")
+    dan = accept_invite(srv.url, coach_b.invite(tb), "dan")
+    ra = ann.upload(ta, clip)
+    assert ra.status_code == 201, ra.text
+    rb = dan.upload(tb, clip, title="B call")
+    assert rb.status_code == 201, rb.text
+    ja, jb = ann.wait_job(ra.json()["job"]), dan.wait_job(rb.json()["job"])
+    return dict(srv=srv, admin=admin, coach=coach, coach_b=coach_b, ann=ann, bob=bob, dan=dan,
+                ta=ta, tb=tb, rec_a=ra.json()["recording"], rec_b=rb.json()["recording"],
+                job_a=ja, job_b=jb)
+
+
+@pytest.fixture(scope="session")
+def library(tmp_path_factory) -> Path:
+    """A trainer library with the pack ``starter`` (shared by the workspaces of a test run)."""
+    root = tmp_path_factory.mktemp("library")
+    build_pack(root, pack_folder(root / "pack"))
+    return root / "packs"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def world(request, tmp_path_factory, clip, library):
+    """A running workspace (on each database) with an admin, teams A and B with their coaches
+    and members, a stimulus pack, and one analysed recording in each team."""
+    tmp = tmp_path_factory.mktemp(f"ws-{request.param}")
+    data = tmp / "data"
+    data.mkdir()
+    db = fresh_db(request.param, data, request)
+    add_user(data, db, "root", "admin")
+    with workspace(tmp, db, "--quick-training", "--max-upload-mb", "5", "--library", str(library)) as srv:
+        yield {"kind": request.param, "tmp": tmp, "data": data, "db": db,
+               **set_up_world(srv, clip)}
+
+
 def test_clip_is_a_short_real_video(clip):
     import av
 

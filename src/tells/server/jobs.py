@@ -90,6 +90,8 @@ class JobRunner:
         try:
             with connect(self.workers, self.scheduler, retries=2) as pool:
                 pool.client.subscribe_topic(PROGRESS_TOPIC, self._on_progress)
+                if pool.local:  # load the analysis code now, not on the first upload
+                    pool.client.run(_warm_up, on_error="ignore")
                 self.ready.set()
                 self._loop(pool)
         except Exception as exc:  # the pool could not start: say so on the pages
@@ -230,6 +232,13 @@ class JobRunner:
             enforce_retention(self.engine, self.layout)
         except Exception as exc:  # keep the runner alive; the next round tries again
             log.error("retention: %s", exc)
+
+
+def _warm_up() -> None:
+    import tells.api  # noqa: F401 (mediapipe, LiteRT, the pipeline)
+    from tells.face.mp import install_native_log_filter
+
+    install_native_log_filter()
 
 
 def build_context_report(layout: Layout, rid: int, content_hash: str) -> Path:

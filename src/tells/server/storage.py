@@ -219,6 +219,9 @@ def probe_video(path: Path) -> Probe:
             if not c.streams.video:
                 raise InputError("the file holds no video stream")
             s = c.streams.video[0]
+            fmt = c.format.name.split(",")[0]
+            if fmt == "image2" or fmt.endswith("_pipe"):
+                raise InputError("the file is a still image, not a video")
             frame = next(iter(c.decode(s)), None)
             if frame is None:
                 raise InputError("no video frame in the file could be decoded")
@@ -226,8 +229,7 @@ def probe_video(path: Path) -> Probe:
             duration = (float(s.duration * s.time_base) if s.duration and s.time_base
                         else (c.duration / 1e6 if c.duration else None))
             frames = s.frames or (round(duration * float(rate)) if duration and rate else None)
-            fmt = c.format.name.split(",")[0]
-            return Probe(_EXT.get(fmt, ".bin" if fmt not in ("webm",) else ".webm"),
+            return Probe(_EXT.get(fmt, ".bin"),
                          frame.width, frame.height, duration, frames or None,
                          s.codec_context.name)
     except InputError:
