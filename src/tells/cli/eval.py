@@ -6,7 +6,8 @@ from __future__ import annotations
 import importlib
 
 EVAL_MODULES = ["tells.cli.eval_images", "tells.cli.eval_spotting",
-                "tells.cli.eval_agreement"]
+                "tells.cli.eval_agreement",
+                "tells.cli.eval_tracking"]
 
 
 def register(sub) -> None:

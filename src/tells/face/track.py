@@ -3,14 +3,26 @@
 Each tracked face has its own mediapipe mesh in tracking mode, fed a square crop centred on
 where the face was in the previous frame (so the face barely moves inside its crop and the
 mesh's own tracker holds it). The full-range detector runs over the whole frame every
-``detect_interval_s``, whenever a face was lost, and on every frame while no face is tracked,
-to pick up new faces. A face lost for up to ``track_keep_s`` gets its id back when it is found
-again near where it was.
+``detect_interval_s`` and on every frame while no face is tracked, to pick up new faces.
+
+When a face is lost (it turned away, was hidden, blurred), it is looked for again at once:
+on that frame and every frame after, for ``lost_search_s``, the detector runs on an enlarged
+crop of the region where it was (small and turned faces are found there that the whole-frame
+pass misses), and the whole frame is searched every ``lost_detect_interval_s``. Found near
+where it was within ``track_keep_s``, it keeps its id.
+
+A face that appears anywhere else, or after a longer gap, is compared by appearance with the
+people seen so far (:mod:`tells.face.reid`, :mod:`tells.face.descriptor`): it gets its
+earlier id when the descriptor says so clearly, else a new id, and the doubt is recorded in
+:attr:`FaceTracker.identity_log`. Descriptors are computed when a face appears or comes back
+and at a few spaced moments of each track (``DESCRIBE_AT_S``), at most one per frame, never
+on every frame. Faces turned beyond the pose limit stay tracked while the mesh holds them;
+their rows carry ``q_pose``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,6 +31,7 @@ from tells.face.align import aligned_crop, sharpness
 from tells.face.geometry import head_pose, to_head_frame
 from tells.face.mp import Detection, FaceDetector, FaceMesher
 from tells.face.observation import FaceObservation
+from tells.face.reid import Decision, Gallery
 
 #: crop side relative to the face's landmark extent
 CROP_FACTOR = 1.9
@@ -42,6 +55,18 @@ def _centre(b) -> np.ndarray:
     return np.array([b[0] + b[2] / 2, b[1] + b[3] / 2])
 
 
+#: track ages (s) at which a descriptor of the face is taken for re-identification
+DESCRIBE_AT_S = (0.0, 0.5, 1.5, 4.0, 10.0, 30.0, 90.0, 300.0)
+#: crop side, relative to the face, searched for a lost face
+SEARCH_FACTOR = 2.8
+#: minimum detector score inside the search region (the region already says where to look)
+SEARCH_CONFIDENCE = 0.35
+#: a face re-found in its region after this long gets its descriptor checked
+CHECK_AFTER_S = 0.5
+#: a track whose id is in doubt is looked at again this often, for this long
+DOUBT_EVERY_S, DOUBT_FOR_S = 0.25, 3.0
+
+
 @dataclass
 class _Track:
     face_id: int
@@ -49,7 +74,25 @@ class _Track:
     box: tuple[float, float, float, float]
     confidence: float
     last_seen: float
+    started: float = 0.0
     lost: bool = False
+    described: int = 0  # how many of DESCRIBE_AT_S are done
+    descriptor: np.ndarray | None = field(default=None, repr=False)  # the latest
+    #: its id is in doubt (a new id given while someone absent looked alike): look again
+    doubt: bool = False
+    samples: list = field(default_factory=list, repr=False)  # this track's descriptors
+    last_check: float = 0.0
+    seen_with: set = field(default_factory=set)  # ids on screen at the same time
+
+
+def _frontal(lm: np.ndarray) -> bool:
+    """Near enough to frontal for a descriptor: nose tip between the eyes, roughly."""
+    eye_r, eye_l, nose = lm[33, :2], lm[263, :2], lm[1, :2]
+    span = float(np.linalg.norm(eye_l - eye_r))
+    if span < 1:
+        return False
+    mid = (eye_l + eye_r) / 2
+    return abs(float(np.dot(nose - mid, (eye_l - eye_r) / span))) / span < 0.22
 
 
 def _crop_around(image: np.ndarray, box, factor: float):
@@ -114,15 +157,29 @@ def observe(face_id: int, frame_index: int, t: float, image: np.ndarray, lm: np.
 class FaceTracker:
     """Stateful multi-face tracker: ``update(frame)`` → list of :class:`FaceObservation`."""
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, gallery: Gallery | None = None):
         self.settings = settings or Settings()
         self._detector: FaceDetector | None = None
+        self._region_detector: FaceDetector | None = None
+        self._describer = None
         self._tracks: list[_Track] = []
         self._pool: list[FaceMesher] = []
-        self._next_id = 0
+        self.gallery = gallery or Gallery(self.settings)
+        self._next_id = max(self.gallery.identities, default=-1) + 1
         self._last_detect = -np.inf
         self._pending: list = []
+        self._described_this_frame = False
         self.detections_run = 0
+        self.descriptors_run = 0
+        #: (provisional id, the earlier person's id) for ids found later to be one person;
+        #: the tracker carries the earlier id from then on, a table can be relabelled
+        self.merges: list[tuple[int, int]] = []
+
+    @property
+    def identity_log(self) -> list[dict]:
+        """Every identity decision: new person, came back, resumed, with distances and
+        whether it was certain."""
+        return self.gallery.log
 
     # -- helpers ---------------------------------------------------------------------------
     def _detect(self, image: np.ndarray) -> list[Detection]:
@@ -131,11 +188,39 @@ class FaceTracker:
         self.detections_run += 1
         return self._detector(image)
 
+    def _detect_in(self, image: np.ndarray, box) -> list[Detection]:
+        """Detections inside an enlarged square around ``box`` (frame pixels)."""
+        got = _crop_around(image, box, SEARCH_FACTOR)
+        if got is None:
+            return []
+        crop, x0, y0 = got
+        if self._region_detector is None:
+            self._region_detector = FaceDetector(SEARCH_CONFIDENCE)
+        self.detections_run += 1
+        return [Detection(d.x + x0, d.y + y0, d.w, d.h, d.score)
+                for d in self._region_detector(crop)]
+
     def _mesher(self) -> FaceMesher:
         return self._pool.pop() if self._pool else FaceMesher(static=False)
 
     def _release(self, track: _Track) -> None:
         self._pool.append(track.mesher)
+
+    def _describe(self, image: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
+        if not self.settings.reid:
+            return None
+        from tells.face.descriptor import FaceDescriptor, face_chip
+
+        if self._describer is None:
+            self._describer = FaceDescriptor()
+        self.descriptors_run += 1
+        self._described_this_frame = True
+        return self._describer(face_chip(image, lm))
+
+    @property
+    def _limit(self) -> int:
+        s = self.settings
+        return min(s.max_faces, s.expected_faces) if s.expected_faces else s.max_faces
 
     # -- per frame -------------------------------------------------------------------------
     def update(self, image: np.ndarray, t: float) -> list[tuple[int, np.ndarray, float]]:
@@ -157,48 +242,47 @@ class FaceTracker:
             self._pending.append((tr, got))
 
     def collect(self, image: np.ndarray, t: float) -> list[tuple[int, np.ndarray, float]]:
-        """Finish the frame given to :meth:`submit`: landmarks of the tracked faces, detection
-        of new ones when due; ``(face_id, landmarks, confidence)`` per face."""
+        """Finish the frame given to :meth:`submit`: landmarks of the tracked faces, search for
+        lost ones and detection of new ones when due; ``(face_id, landmarks, confidence)``
+        per face."""
         s = self.settings
+        self._described_this_frame = False
         found: list[tuple[_Track, np.ndarray]] = []
-        lost_now = False
         pending, self._pending = self._pending, []
         for tr, got in pending:
             lm = None if got is None else _shifted(tr.mesher.collect(), got[1], got[2])
             if lm is None:
                 tr.lost = True
-                lost_now = True
                 continue
             tr.box, tr.last_seen = _box_of(lm), t
             found.append((tr, lm))
-
         active = [tr for tr, _ in found]
-        if not active or lost_now or t - self._last_detect >= s.detect_interval_s:
+
+        # lost faces: look where they were, on this frame already
+        searching = [tr for tr in self._tracks
+                     if tr.lost and t - tr.last_seen <= s.lost_search_s]
+        for tr in searching:
+            if len(active) >= self._limit:
+                break
+            for det in sorted(self._detect_in(image, tr.box), key=lambda d: -d.score):
+                if self._taken(det, active):
+                    continue
+                if self._resume(tr, det, image, t, found, active):
+                    break
+
+        # the whole frame: new faces, and lost ones that moved
+        interval = (s.lost_detect_interval_s if any(tr.lost for tr in searching)
+                    or (s.expected_faces and len(active) < self._limit)
+                    else s.detect_interval_s)
+        if not active or t - self._last_detect >= interval:
             self._last_detect = t
             for det in self._detect(image):
-                if any(_iou(det.box, tr.box) > 0.15 or
-                       np.all(np.abs(_centre(det.box) - _centre(tr.box)) <
-                              np.array(tr.box[2:]) / 2) for tr in active):
-                    for tr in active:
-                        if _iou(det.box, tr.box) > 0.15:
-                            tr.confidence = det.score
-                    continue
-                if len(active) >= s.max_faces:
+                if self._taken(det, active, refresh=True) or len(active) >= self._limit:
                     continue
                 tr = self._lost_near(det, t)
-                mesher = tr.mesher if tr else self._mesher()
-                lm = mesh_in_crop(mesher, image, det.box, factor=1.6)
-                if lm is None:  # the mesh disagrees with the detector: not a usable face
-                    if tr is None:
-                        self._pool.append(mesher)
+                if tr is not None and self._resume(tr, det, image, t, found, active):
                     continue
-                if tr is None:
-                    tr = _Track(self._next_id, mesher, det.box, det.score, t)
-                    self._next_id += 1
-                    self._tracks.append(tr)
-                tr.box, tr.last_seen, tr.lost, tr.confidence = _box_of(lm), t, False, det.score
-                found.append((tr, lm))
-                active.append(tr)
+                self._start(det, image, t, found, active)
 
         # merge duplicates (two tracks on one face): the older id wins
         found.sort(key=lambda p: p[0].face_id)
@@ -208,12 +292,117 @@ class FaceTracker:
                 tr.lost = True
                 continue
             kept.append((tr, lm))
-        # forget faces lost for too long
+        on_screen = {tr.face_id for tr, _ in kept}
+        for tr, _ in kept:
+            tr.seen_with |= on_screen - {tr.face_id}
+        # spaced descriptors of the faces on screen, at most one a frame; doubtful ids first
+        if s.reid and not self._described_this_frame:
+            for tr, lm in sorted(kept, key=lambda p: not p[0].doubt):
+                if tr.doubt and t - tr.started > DOUBT_FOR_S:
+                    tr.doubt = False  # stays a person of its own
+                if tr.doubt and t - tr.last_check >= DOUBT_EVERY_S and tr.box[2] >= 24:
+                    self._look_again(tr, image, lm, t, on_screen)
+                    break
+                if (tr.described < len(DESCRIBE_AT_S)
+                        and t - tr.started >= DESCRIBE_AT_S[tr.described]
+                        and tr.box[2] >= 40 and _frontal(lm)):
+                    tr.descriptor = self._describe(image, lm)
+                    self.gallery.add(tr.face_id, tr.descriptor)
+                    tr.described += 1
+                    break
+        # forget tracks lost for too long (their identities stay in the gallery)
+        keep_s = max(s.track_keep_s, s.lost_search_s)
         for tr in list(self._tracks):
-            if tr.lost and t - tr.last_seen > s.track_keep_s:
+            if tr.lost and t - tr.last_seen > keep_s:
                 self._tracks.remove(tr)
                 self._release(tr)
         return [(tr.face_id, lm, tr.confidence) for tr, lm in kept]
+
+    def _taken(self, det: Detection, active: list[_Track], refresh: bool = False) -> bool:
+        """Is ``det`` a face already tracked this frame? (``refresh``: take its score.)"""
+        hit = False
+        for tr in active:
+            if _iou(det.box, tr.box) > 0.15 or np.all(
+                    np.abs(_centre(det.box) - _centre(tr.box)) < np.array(tr.box[2:]) / 2):
+                hit = True
+                if refresh and _iou(det.box, tr.box) > 0.15:
+                    tr.confidence = det.score
+        return hit
+
+    def _resume(self, tr: _Track, det: Detection, image, t: float, found, active) -> bool:
+        """Pick up lost track ``tr`` on detection ``det`` if the mesh holds and, after a longer
+        gap, the face still looks like the same person."""
+        lm = mesh_in_crop(tr.mesher, image, det.box, factor=1.6)
+        if lm is None:
+            return False
+        gap = t - tr.last_seen
+        if gap > CHECK_AFTER_S and tr.face_id in self.gallery.identities and self.settings.reid:
+            d = self._describe(image, lm)
+            ident = self.gallery.identities[tr.face_id]
+            if d is not None and ident.descriptors and ident.distance(d) > 0.7:
+                # someone else where the lost face was: not this id
+                return False
+        tr.box, tr.last_seen, tr.lost, tr.confidence = _box_of(lm), t, False, det.score
+        found.append((tr, lm))
+        active.append(tr)
+        return True
+
+    def _start(self, det: Detection, image, t: float, found, active) -> None:
+        """A face not tracked now: mesh it, then decide its id (earlier or new)."""
+        mesher = self._mesher()
+        lm = mesh_in_crop(mesher, image, det.box, factor=1.6)
+        if lm is None:  # the mesh disagrees with the detector: not a usable face
+            self._pool.append(mesher)
+            return
+        present = {tr.face_id for tr in active}
+        decision = Decision(None, float("inf"), float("inf"), False, "first person")
+        descriptor = None
+        if self.gallery.identities.keys() - present and self.settings.reid:
+            descriptor = self._describe(image, lm) if det.w >= 24 else None
+            decision = self.gallery.decide(descriptor, present)
+        if decision.face_id is not None:
+            face_id, kind = decision.face_id, "returned"
+            for old in [o for o in self._tracks if o.face_id == face_id]:
+                self._tracks.remove(old)  # a lost track of the same person
+                self._release(old)
+        else:
+            face_id, kind = self._next_id, "new"
+            self._next_id += 1
+        tr = _Track(face_id, mesher, _box_of(lm), det.score, t, started=t,
+                    doubt=decision.face_id is None and decision.uncertain, last_check=t)
+        if descriptor is not None:
+            tr.descriptor = descriptor
+            tr.samples.append(descriptor)
+            if not decision.uncertain:  # a doubtful match does not teach the gallery
+                self.gallery.add(face_id, descriptor)
+        self.gallery.add(face_id)
+        self.gallery.record(t, face_id, decision, kind)
+        self._tracks.append(tr)
+        found.append((tr, lm))
+        active.append(tr)
+
+    def _look_again(self, tr: _Track, image, lm, t: float, on_screen: set[int]) -> None:
+        """One more descriptor of a track whose id is in doubt; once the track's views say
+        clearly that it is an absent earlier person (never on screen with it), it carries
+        that person's id from here on (recorded as ``merged``)."""
+        tr.last_check = t
+        d = self._describe(image, lm)
+        tr.samples.append(d)
+        mean = np.mean(tr.samples, axis=0)
+        exclude = on_screen | tr.seen_with | {tr.face_id}
+        decision = self.gallery.decide(mean, exclude, own=tr.face_id)
+        if decision.face_id is None or decision.uncertain:
+            return
+        old = tr.face_id
+        moved = self.gallery.identities.pop(old, None)
+        target = self.gallery.add(decision.face_id)
+        for v in (moved.descriptors if moved else []):
+            target.add(v)
+        tr.face_id, tr.doubt = decision.face_id, False
+        self.merges.append((old, decision.face_id))
+        decision.note = f"id {old} was in doubt: {len(tr.samples)} views say person " \
+                        f"{decision.face_id}; rows from here on carry {decision.face_id}"
+        self.gallery.record(t, tr.face_id, decision, "merged")
 
     def _lost_near(self, det: Detection, t: float) -> _Track | None:
         """The recently lost face nearest to a new detection, if any is close enough."""
@@ -231,6 +420,8 @@ class FaceTracker:
             tr.mesher.close()
         for m in self._pool:
             m.close()
-        if self._detector is not None:
-            self._detector.close()
+        for det in (self._detector, self._region_detector):
+            if det is not None:
+                det.close()
         self._tracks, self._pool = [], []
+

