@@ -196,13 +196,16 @@ def analyze_video(
 
 def _spot(frames: pd.DataFrame, stages: list[FaceStage]) -> tuple[pd.DataFrame, dict]:
     """Events from the finished table and the motion recorded by the spotting stage."""
+    from tells.emotion.stage import EmotionStage
     from tells.spotting.events import EVENT_TABLE_COLUMNS, detect_events
     from tells.spotting.stage import MotionStage
 
     motion = next((st for st in stages if isinstance(st, MotionStage)), None)
     if motion is None:
         return pd.DataFrame(columns=EVENT_TABLE_COLUMNS), {}
-    return detect_events(frames, motion.series)
+    emotion = next((st for st in stages if isinstance(st, EmotionStage)), None)
+    return detect_events(frames, motion.series,
+                         appearance_of=emotion.appearance if emotion is not None else None)
 
 
 def write_outputs(result: VideoAnalysis, out: Path, *, report: bool = True,
@@ -245,16 +248,21 @@ def analyze_image(image: str | os.PathLike | np.ndarray, *, settings: Settings |
             raise InputError(f"expected an RGB image array, got shape {image.shape}")
     else:
         rgb = read_image(image)
+    from tells.emotion.cnn import TIGHT_CROP_PX
     from tells.emotion.still import image_emotions
     from tells.facs.stage import image_aus
 
     results = []
-    for lm, score, how in find_faces(rgb, max_faces=max_faces):
+    found = find_faces(rgb, max_faces=max_faces)
+    # a tight crop of one face (a dataset crop): the CNN reads it as it is
+    tight = len(found) == 1 and max(rgb.shape[:2]) <= TIGHT_CROP_PX
+    for lm, score, how in found:
         obs = observe(0, 0, 0.0, rgb, lm, score, settings)
         aus = image_aus(obs.aligned, obs.crop, obs.pose[1])
         results.append(FaceResult(box=obs.box, confidence=score, pose=obs.pose, landmarks=lm,
                                   aligned=obs.aligned, crop=obs.crop, quality=obs.quality,
                                   found_by=how, aus=aus,
-                                  emotions=image_emotions(obs.crop, aus, obs.pose[1])))
+                                  emotions=image_emotions(obs.crop, aus, obs.pose[1],
+                                                          whole=rgb if tight else None)))
     results.sort(key=lambda r: -r.box[2] * r.box[3])
     return results

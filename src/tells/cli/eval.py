@@ -6,8 +6,7 @@ from __future__ import annotations
 import importlib
 
 EVAL_MODULES = ["tells.cli.eval_images", "tells.cli.eval_spotting",
-                "tells.cli.eval_agreement",
-                "tells.cli.eval_tracking"]
+                "tells.cli.eval_flashes", "tells.cli.eval_agreement", "tells.cli.eval_tracking"]
 
 
 def register(sub) -> None:

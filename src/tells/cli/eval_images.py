@@ -15,6 +15,8 @@ Output (``--json`` prints the same object; ``--out DIR`` writes ``predictions.cs
      "per_class": {label: {"precision": p, "recall": r, "f1": f, "support": n}},
      "confusion": {"labels": [...], "matrix": [[...]]},  # rows = truth, columns = predicted
      "unpredictable_labels": [...],                      # labels tells never outputs
+     "reference": {"name": ..., "accuracy": a, "macro_f1": f, "recall": {label: r}},
+                                                         # the bare CNN on the same images
      "aus": {"AU12": {"precision": p, "recall": r, "f1": f, "support": n}, ...}}  # --aus only
 
 ``--aus FILE.csv`` (columns ``image, aus`` with FACS codes like ``1+2+5B+26``; ``image`` is a
@@ -74,42 +76,22 @@ def collect(root: Path) -> list[tuple[Path, str]]:
 def predict(path: Path) -> dict:
     """Top emotion, probabilities, AU intensities and how the face was found for one image."""
     from tells.api import analyze_image
-    from tells.emotion.cnn import shared_cnn
+    from tells.emotion.cnn import CNN_CLASSES, bare_cnn, shared_cnn
     from tells.io.image import read_image
 
     rgb = read_image(path)
+    bare = CNN_CLASSES[int(np.argmax(bare_cnn(rgb)))]
     faces = analyze_image(rgb, max_faces=3)
     if faces:
         f = faces[0]
-        return {"emotions": f.emotions, "aus": f.aus, "found_by": f.found_by}
+        return {"emotions": f.emotions, "aus": f.aus, "found_by": f.found_by, "bare_cnn": bare}
     # no mesh fits: the whole image is the face (a tight crop), appearance only
-    import cv2
-
-    side = max(rgb.shape[:2])
-    pad = cv2.copyMakeBorder(rgb, (side - rgb.shape[0]) // 2, (side - rgb.shape[0] + 1) // 2,
-                             (side - rgb.shape[1]) // 2, (side - rgb.shape[1] + 1) // 2,
-                             cv2.BORDER_REPLICATE)
-    crop = _whole_image_crop(cv2.resize(pad, (128, 128), interpolation=cv2.INTER_AREA))
-    p = shared_cnn()(crop)
+    from tells.emotion.cnn import bare_input
     from tells.emotion.fusion import fuse
 
-    probs = fuse(p, {}, au_weight=0.0)
+    probs = fuse(shared_cnn().mirrored(bare_input(rgb, None)), {}, au_weight=0.0)
     return {"emotions": dict(zip(EMOTIONS, map(float, probs), strict=True)), "aus": {},
-            "found_by": "whole_image"}
-
-
-def _whole_image_crop(face: np.ndarray) -> np.ndarray:
-    """Place a tight face image where the aligned crop would hold the face (FER framing)."""
-    import cv2
-
-    from tells.emotion.cnn import _fer_matrix
-
-    m = _fer_matrix(128)
-    inv = cv2.invertAffineTransform(m)  # 64-px FER frame → crop pixels
-    src = np.float32([[0, 0], [128, 0], [0, 128]])
-    dst = (np.c_[src * 64 / 128, np.ones(3)] @ inv.T).astype(np.float32)
-    a = cv2.getAffineTransform(src, dst)
-    return cv2.warpAffine(face, a, (128, 128), borderMode=cv2.BORDER_REPLICATE)
+            "found_by": "whole_image", "bare_cnn": bare}
 
 
 def metrics(truth: list[str], pred: list[str]) -> dict:
@@ -191,7 +173,8 @@ def evaluate(root: Path, au_file: Path | None = None, show: bool = False) -> tup
                 top = max(r["emotions"], key=r["emotions"].get)
                 rows.append({"image": rel, "label": label, "predicted": top,
                              "confidence": round(r["emotions"][top], 4),
-                             "found_by": r["found_by"], "aus": r["aus"]})
+                             "found_by": r["found_by"], "aus": r["aus"],
+                             "bare_cnn": r["bare_cnn"]})
             except TellsError as exc:
                 errors += 1
                 rows.append({"image": rel, "label": label, "predicted": "", "error": str(exc)})
@@ -200,6 +183,11 @@ def evaluate(root: Path, au_file: Path | None = None, show: bool = False) -> tup
     result = {"images": len(items), "errors": errors,
               "whole_image": sum(r.get("found_by") == "whole_image" for r in ok),
               **metrics([r["label"] for r in ok], [r["predicted"] for r in ok])}
+    ref = metrics([r["label"] for r in ok], [r["bare_cnn"] for r in ok])
+    result["reference"] = {"name": "bare CNN (the mini-Xception alone on the detector's face "
+                           "box, or the whole image for a tight crop)",
+                           "accuracy": ref["accuracy"], "macro_f1": ref["macro_f1"],
+                           "recall": {k: v["recall"] for k, v in ref["per_class"].items()}}
     if au_file is not None:
         labels = _read_au_labels(au_file)
         found = {}
@@ -220,6 +208,9 @@ def _images_handler(args) -> int:
     print(f"{result['images']} images, {result['errors']} errors"
           f"{', ' + str(result['whole_image']) + ' taken whole' if result['whole_image'] else ''}")
     print(f"accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}")
+    ref = result["reference"]
+    print(f"reference: bare CNN accuracy {ref['accuracy']:.3f}   macro-F1 {ref['macro_f1']:.3f}"
+          " (it has no contempt class)")
     print(f"{'label':<12}{'precision':>10}{'recall':>8}{'f1':>8}{'n':>6}")
     for lab, v in result["per_class"].items():
         print(f"{lab:<12}{v['precision']:>10.3f}{v['recall']:>8.3f}{v['f1']:>8.3f}"
@@ -243,10 +234,12 @@ def _write(out: Path, result: dict, rows: list[dict]) -> None:
         (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
         with open(out / "predictions.csv", "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["image", "label", "predicted", "confidence", "found_by", "error"])
+            w.writerow(["image", "label", "predicted", "confidence", "found_by", "bare_cnn",
+                        "error"])
             for r in rows:
                 w.writerow([r["image"], r["label"], r.get("predicted", ""),
-                            r.get("confidence", ""), r.get("found_by", ""), r.get("error", "")])
+                            r.get("confidence", ""), r.get("found_by", ""),
+                            r.get("bare_cnn", ""), r.get("error", "")])
     except OSError as exc:
         raise OutputError(f"{out}: cannot write ({exc.strerror})") from None
 

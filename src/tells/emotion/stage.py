@@ -14,6 +14,7 @@ from tells.emotion.smooth import FlashPreservingSmoother
 from tells.face.observation import FaceObservation
 from tells.facs.prototypes import prototype_scores
 from tells.facs.stage import MAX_FACES, AUStage
+from tells.io.table import Series
 
 
 def emotion_row(p: np.ndarray) -> dict[str, float]:
@@ -42,9 +43,15 @@ class EmotionStage:
         self.cnn = cnn or EmotionCNN()
         self.smooth = smooth
         self._smoothers: OrderedDict[int, FlashPreservingSmoother] = OrderedDict()
+        self._cnn_series: dict[int, Series] = {}
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
         cnn = self.cnn(obs.crop) if obs.crop is not None else None
+        if cnn is not None:
+            series = self._cnn_series.get(obs.face_id)
+            if series is None:
+                series = self._cnn_series[obs.face_id] = Series(len(cnn))
+            series.append(obs.frame, cnn)
         p = fuse(cnn, prototype_scores(self.aus.latest(obs.face_id)),
                  pose_weight(self.au_weight, obs.pose[1]))
         if self.smooth:
@@ -58,3 +65,10 @@ class EmotionStage:
 
     def finish(self) -> None:
         """Nothing to flush."""
+
+    def appearance(self, face_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(frame indices, raw CNN probabilities (N, 7) over
+        :data:`tells.emotion.cnn.CNN_CLASSES`) recorded for ``face_id``, unsmoothed and
+        unfused: what event naming reads."""
+        s = self._cnn_series.get(face_id)
+        return s.arrays() if s else (np.zeros(0, np.int64), np.zeros((0, 7), np.float32))

@@ -25,6 +25,11 @@ def _models() -> tuple[FaceDetector, FaceMesher]:
     return _detector, _mesher
 
 
+def detector() -> FaceDetector:
+    """The shared full-range detector for still images."""
+    return _models()[0]
+
+
 def find_faces(image: np.ndarray, max_faces: int = 20) -> list[tuple[np.ndarray, float, str]]:
     """Return ``(landmarks, score, how)`` per face; ``how`` is ``"detected"`` or ``"padded"``
     (found only after padding/upscaling a tight crop). Landmarks in ``image`` pixels."""

@@ -101,3 +101,31 @@ def _default(o):
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+SERIES_BLOCK = 2048
+
+
+class Series:
+    """Growing (frame, features) arrays in fixed blocks of :data:`SERIES_BLOCK` rows (bounded
+    overhead, no per-frame Python objects): what a stage records for after the last frame."""
+
+    def __init__(self, width: int):
+        self.width = width
+        self.frames: list[np.ndarray] = []
+        self.values: list[np.ndarray] = []
+        self.n = 0
+
+    def append(self, frame: int, feats: np.ndarray) -> None:
+        k = self.n % SERIES_BLOCK
+        if k == 0:
+            self.frames.append(np.zeros(SERIES_BLOCK, np.int64))
+            self.values.append(np.zeros((SERIES_BLOCK, self.width), np.float32))
+        self.frames[-1][k] = frame
+        self.values[-1][k] = feats
+        self.n += 1
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.n:
+            return np.zeros(0, np.int64), np.zeros((0, self.width), np.float32)
+        return np.concatenate(self.frames)[: self.n], np.concatenate(self.values)[: self.n]

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from tells.contract import AU_NUMBERS, EMOTIONS, EVENT_COLUMNS
-from tells.facs.prototypes import prototype_scores
+from tells.emotion.cnn import CNN_CLASSES
+from tells.emotion.event import name_event
 from tells.spotting.regions import REGIONS
 from tells.spotting.spot import SpotParams, au_code, blink_count, spot_face
 
@@ -39,17 +40,22 @@ def has_au_columns(frames: pd.DataFrame) -> bool:
     return all(f"AU{n:02d}_r" in frames for n in AU_NUMBERS)
 
 
-def _emotion(delta: dict[str, float], probs: np.ndarray | None) -> tuple[str, float]:
-    proto = prototype_scores(delta)
-    names = [e for e in EMOTIONS if e != "neutral"]
-    score = np.array([proto.get(e, 0.0) for e in names])
-    if probs is not None:  # rise of each emotion's probability from onset to apex
-        rise = np.clip(probs[1] - probs[0], 0.0, 1.0)
-        score = 0.6 * score + 0.4 * np.array([rise[EMOTIONS.index(e)] for e in names])
-    if score.sum() <= 1e-6:
-        return "neutral", 0.0
-    k = int(np.argmax(score))
-    return names[k], float(score[k] / score.sum())
+def _appearance(fidx: np.ndarray, face: pd.DataFrame, appearance) -> np.ndarray | None:
+    """Raw CNN probabilities (rows × 7, :data:`CNN_CLASSES`) aligned with the face's rows:
+    from the emotion stage's record when given, else the table's fused columns."""
+    if appearance is not None and len(appearance[0]):
+        af, av = appearance
+        lookup = {int(f): i for i, f in enumerate(af)}
+        if all(int(f) in lookup for f in fidx):
+            return av[[lookup[int(f)] for f in fidx]].astype(np.float64)
+    if all(e in face for e in CNN_CLASSES):
+        p = face[CNN_CLASSES].to_numpy(dtype=float)
+        return p / np.maximum(p.sum(1, keepdims=True), 1e-9)
+    return None
+
+
+def _around(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    return x[max(0, lo):max(lo + 1, hi)].mean(0)
 
 
 def _displayed(face: pd.DataFrame, t: np.ndarray, on_t: float, off_t: float,
@@ -76,7 +82,8 @@ def _positions(frames_idx: np.ndarray, motion) -> np.ndarray | None:
 
 
 def detect_events(frames: pd.DataFrame, motion_of=None,
-                  params: SpotParams | None = None) -> tuple[pd.DataFrame, dict]:
+                  params: SpotParams | None = None, appearance_of=None
+                  ) -> tuple[pd.DataFrame, dict]:
     """Spot and describe expressions in a per-frame table with AU columns.
 
     Parameters
@@ -84,6 +91,9 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
     frames : per-frame table (contract columns incl. AU and, if present, emotion columns).
     motion_of : ``face_id -> (frames, region positions)`` (``MotionStage.series``) or None.
     params : :class:`SpotParams`.
+    appearance_of : ``face_id -> (frames, raw CNN probabilities)``
+        (:meth:`tells.emotion.stage.EmotionStage.appearance`) or None (the table's emotion
+        columns stand in).
 
     Returns
     -------
@@ -103,16 +113,18 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
         motion = motion_of(int(face_id)) if motion_of is not None else None
         positions = _positions(fidx, motion)
         cands, t = spot_face(face, positions, p, int(face_id))
-        has_emotions = all(e in face for e in EMOTIONS)
+        cnn = _appearance(fidx, face, appearance_of(int(face_id)) if appearance_of else None)
         for c in cands:
             if c.reason:
                 stats["left_out"][c.reason] += 1
                 continue
             lr = {n: (c.aus[f"AU{n}L"], c.aus[f"AU{n}R"]) for n in (12, 14)}
             code = au_code(c.aus, lr, p.active)
-            probs = (face.loc[[c.onset, c.apex], EMOTIONS].to_numpy(dtype=float)
-                     if has_emotions else None)
-            emotion, prob = _emotion(c.aus, probs)
+            pre = max(1, int(round(0.1 / max(float(np.median(np.diff(t))), 1e-3)))) if len(t) > 1 else 1
+            emotion, prob = name_event(
+                c.aus,
+                None if cnn is None else _around(cnn, c.onset - pre, c.onset),
+                None if cnn is None else _around(cnn, c.apex - 1, c.apex + 2))
             on_t, apex_t, off_t = float(t[c.onset]), float(t[c.apex]), float(t[c.offset])
             dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
             duration = off_t - on_t + dt

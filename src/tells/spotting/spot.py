@@ -21,7 +21,8 @@ Method
    AU45 at the apex or within ``blink_max_s``); head movements (pose change or speed over
    0.2 s beyond limits); mouth-only changes while the person talks (the lips open and close
    several times in the seconds around), unless one-sided (contempt); poor-quality rows;
-   changes with no expressive action unit.
+   changes with no expressive action unit; changes peaking in the first ``track_start_s`` of
+   a face's track (no onset seen).
 4. ``kind`` is micro when onset→offset ≤ ``micro_max_s``, else macro.
 """
 
@@ -55,12 +56,19 @@ class SpotParams:
     min_s: float = 0.06
     head_turn_rad: float = 0.3  # pose change within an interval that marks a head movement
     head_speed_rad_s: float = 2.0
+    #: a face change this many times the detection threshold is an expression even with a
+    #: head movement up to ``head_override_rad`` (people nod or tilt as they react)
+    head_override: float = 15.0
+    head_override_rad: float = 0.5
     talk_window_s: float = 2.0  # looked at before the onset and after the offset
     talk_cycles: int = 3  # mouth open-close cycles in that context that mean talking
     talk_depth: float = 0.5  # AU25+AU26 swing (intensity) that counts as one cycle
     gap_s: float = 0.25  # a face missing longer than this splits its series
     active: float = 0.75  # AU change at apex that counts as active in the event's AU code
     blink_max_s: float = 0.45  # an eyelid-only change this short is a blink (AU45 or not)
+    #: a change peaking this soon after a face's track starts has no onset to see (the mesh
+    #: and the person's neutral are still settling): left out
+    track_start_s: float = 0.3
 
 
 @dataclass
@@ -162,6 +170,12 @@ def find_candidates(signal: np.ndarray, p: SpotParams, threshold: float | None =
             while (off < n - 1 and edges[off + 1] > lo
                    and edges[off + 1] <= edges[off] + 0.05 * peak):
                 off += 1
+            # the smooth copy spreads an abrupt change by a few frames: trim each end to where
+            # the signal itself is above the edge level (gradual changes barely move)
+            while on < apex and signal[on] <= lo:
+                on += 1
+            while off > apex and signal[off] <= lo:
+                off -= 1
             out.append((min(on, apex), apex, max(off, apex), peak))
         i = j
     # merge overlaps (a run split by a dip may give the same edges twice)
@@ -255,9 +269,11 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
         for on, apex, off, peak in found:
             c = Candidate(face_id, seg.start + on, seg.start + apex, seg.start + off, peak)
             dur = ts[off] - ts[on] + dt
-            delta = {f"AU{n:02d}": float(au[n][apex] - au[n][on]) for n in AU_NUMBERS}
-            lr = {n: (float(uni[n][0][apex] - uni[n][0][on]),
-                      float(uni[n][1][apex] - uni[n][1][on])) for n in (12, 14)}
+            ref = max(0, on - 1)  # the last frame before the change (an abrupt onset's own
+            # frame already shows it)
+            delta = {f"AU{n:02d}": float(au[n][apex] - au[n][ref]) for n in AU_NUMBERS}
+            lr = {n: (float(uni[n][0][apex] - uni[n][0][ref]),
+                      float(uni[n][1][apex] - uni[n][1][ref])) for n in (12, 14)}
             c.aus = {**delta, **{f"AU{n}L": v[0] for n, v in lr.items()},
                      **{f"AU{n}R": v[1] for n, v in lr.items()}}
             active = {n for n in AU_NUMBERS if delta[f"AU{n:02d}"] >= p.active}
@@ -273,13 +289,18 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
                        ) >= p.talk_cycles
             asym = any(max(v) >= p.active and min(v) < 0.5 * max(v) for v in lr.values())
             bad = rows.iloc[on:off + 1][["q_pose", "q_blur", "q_partial"]].to_numpy().any(1)
-            if dur > p.macro_max_s:
+            if ts[apex] - ts[0] < p.track_start_s:
+                c.reason = "at the start of the face's track (onset not seen)"
+            elif dur > p.macro_max_s:
                 c.reason = "too long (held expression)"
             elif dur < p.min_s:
                 c.reason = "too short (tracking noise)"
             elif expressive <= EYELID_AUS and (au[45][apex] >= 1.0 or dur <= p.blink_max_s):
                 c.reason = "blink"
-            elif turn > p.head_turn_rad or speed > p.head_speed_rad_s:
+            elif (turn > p.head_turn_rad or speed > p.head_speed_rad_s) and not (
+                    peak >= p.head_override * (p.deform_threshold if positions is not None
+                                               else p.threshold)
+                    and turn <= p.head_override_rad):
                 c.reason = "head movement"
             elif talking and expressive <= MOUTH_AUS and not asym:
                 c.reason = "speech"

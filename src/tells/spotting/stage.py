@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from tells.face.observation import FaceObservation
+from tells.io.table import Series
 from tells.spotting.regions import REGION_LANDMARKS, REGIONS
 
-_BLOCK = 2048
 #: per frame: each region's mean landmark (x, y) in the head frame
 N_FEATURES = 2 * len(REGIONS)
 
@@ -19,30 +19,6 @@ def region_positions(aligned: np.ndarray) -> np.ndarray:
     return np.concatenate([aligned[REGION_LANDMARKS[r], :2].mean(0) for r in REGIONS])
 
 
-class _Series:
-    """Growing (frame, features) arrays in fixed blocks."""
-
-    def __init__(self, width: int):
-        self.width = width
-        self.frames: list[np.ndarray] = []
-        self.values: list[np.ndarray] = []
-        self.n = 0
-
-    def append(self, frame: int, feats: np.ndarray) -> None:
-        k = self.n % _BLOCK
-        if k == 0:
-            self.frames.append(np.zeros(_BLOCK, np.int64))
-            self.values.append(np.zeros((_BLOCK, self.width), np.float32))
-        self.frames[-1][k] = frame
-        self.values[-1][k] = feats
-        self.n += 1
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        if not self.n:
-            return np.zeros(0, np.int64), np.zeros((0, self.width), np.float32)
-        return np.concatenate(self.frames)[: self.n], np.concatenate(self.values)[: self.n]
-
-
 class MotionStage:
     """Adds no columns; records each face's regional landmark positions for
     :mod:`tells.spotting`."""
@@ -50,12 +26,12 @@ class MotionStage:
     columns: list[str] = []
 
     def __init__(self) -> None:
-        self._series: dict[int, _Series] = {}
+        self._series: dict[int, Series] = {}
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
         series = self._series.get(obs.face_id)
         if series is None:
-            series = self._series[obs.face_id] = _Series(N_FEATURES)
+            series = self._series[obs.face_id] = Series(N_FEATURES)
         series.append(obs.frame, region_positions(obs.aligned))
         return {}
 

@@ -1,0 +1,102 @@
+"""Naming a spotted expression from what changed in this person's face between its onset and
+its apex.
+
+Three kinds of evidence, all relative to the same face a moment before, so a face that looks
+sad or stern at rest does not make every flash sad or angry:
+
+- the **rise of the appearance CNN's probabilities** from the onset to the apex (and, with a
+  smaller weight, their level at the apex);
+- the **EMFACS prototype scores of the action-unit changes** (apex − onset);
+- for contempt, the **one-sided lip-corner change**: FACS codes contempt as unilateral AU14
+  (dimpler, the corner tightened and pulled in), with or without unilateral AU12; on real faces
+  the corner tightens more than it rises, so AU14's asymmetry counts as much as AU12's.
+
+Each emotion's score is a weighted sum of its evidence plus a per-emotion offset; the weights
+(:data:`DEFAULT`) are a handful of numbers chosen by measurement on the development set
+described in ``docs/DATA.md`` (``scripts/fit_event_emotion.py`` re-runs the fit). The
+probability returned is a softmax share of the scores, not a calibrated probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tells.emotion.cnn import CNN_CLASSES
+from tells.facs.prototypes import prototype_scores
+
+#: the emotions an event can be named (neutral is not an event's emotion)
+EVENT_EMOTIONS = ["anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise"]
+
+
+@dataclass(frozen=True)
+class EventWeights:
+    """Weights of the evidence in an event's emotion score."""
+
+    rise: float = 2.0  # CNN probability rise, onset → apex
+    apex: float = 0.5  # CNN probability at the apex
+    proto: float = 0.6  # EMFACS prototype score of the AU changes
+    contempt: float = 1.5  # one-sided lip-corner evidence
+    #: AU14 asymmetry counts this much relative to AU12's in the contempt evidence
+    dimpler: float = 1.0
+    #: contempt evidence reaches 1 at this left–right difference (intensity units)
+    contempt_full: float = 2.0
+    temperature: float = 0.15
+    offsets: dict[str, float] = field(default_factory=dict)
+
+
+DEFAULT = EventWeights()
+
+
+def one_sided(delta: dict[str, float], dimpler: float = 1.0, full: float = 2.0) -> float:
+    """0..1 evidence of a one-sided lip corner (contempt) from AU changes keyed ``AU12L``,
+    ``AU12R``, ``AU14L``, ``AU14R``: the larger side's rise over the other side's, the dimpler
+    weighted by ``dimpler``; a symmetric smile scores nothing."""
+    l12, r12 = delta.get("AU12L", 0.0), delta.get("AU12R", 0.0)
+    l14, r14 = delta.get("AU14L", 0.0), delta.get("AU14R", 0.0)
+    left = max(0.0, l12 - r12) + dimpler * max(0.0, l14 - r14)
+    right = max(0.0, r12 - l12) + dimpler * max(0.0, r14 - l14)
+    # both corners pulling (a smile) take away from the one-sided reading
+    both = min(max(l12, 0.0), max(r12, 0.0))
+    return float(np.clip((max(left, right) - 0.5 * both) / full, 0.0, 1.0))
+
+
+def event_scores(delta: dict[str, float], cnn_onset: np.ndarray | None,
+                 cnn_apex: np.ndarray | None, w: EventWeights = DEFAULT) -> np.ndarray:
+    """Scores over :data:`EVENT_EMOTIONS` (higher = more likely)."""
+    proto = prototype_scores(delta)
+    score = np.array([w.proto * proto.get(e, 0.0) for e in EVENT_EMOTIONS])
+    if cnn_apex is not None:
+        on = cnn_apex if cnn_onset is None else cnn_onset
+        for i, e in enumerate(EVENT_EMOTIONS):
+            if e in CNN_CLASSES:
+                k = CNN_CLASSES.index(e)
+                score[i] += w.rise * max(0.0, float(cnn_apex[k] - on[k])) + w.apex * float(cnn_apex[k])
+    c = EVENT_EMOTIONS.index("contempt")
+    score[c] = w.contempt * one_sided(delta, w.dimpler, w.contempt_full)
+    score += np.array([w.offsets.get(e, 0.0) for e in EVENT_EMOTIONS])
+    return score
+
+
+def name_event(delta: dict[str, float], cnn_onset: np.ndarray | None = None,
+               cnn_apex: np.ndarray | None = None, w: EventWeights = DEFAULT
+               ) -> tuple[str, float]:
+    """``(emotion, share)`` for one event.
+
+    Parameters
+    ----------
+    delta : action-unit change apex − onset (``AU01`` … and ``AU12L/R``, ``AU14L/R``).
+    cnn_onset, cnn_apex : the CNN's probabilities over :data:`tells.emotion.cnn.CNN_CLASSES`
+        just before the onset and at the apex, or ``None`` when no appearance was recorded.
+
+    Examples
+    --------
+    >>> name_event({"AU14R": 1.5, "AU12R": 0.6})[0]
+    'contempt'
+    """
+    s = event_scores(delta, cnn_onset, cnn_apex, w)
+    z = np.exp((s - s.max()) / w.temperature)
+    p = z / z.sum()
+    k = int(np.argmax(s))
+    return EVENT_EMOTIONS[k], float(p[k])
