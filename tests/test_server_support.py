@@ -75,10 +75,12 @@ class ServerProc:
         self.url = ""
 
     def start(self) -> ServerProc:
+        """Start (again: on the same port, so clients keep their address)."""
+        port = self.url.rsplit(":", 1)[1].strip("/") if self.url else "0"
         self.log = open(self.data.parent / f"{self.data.name}-serve.log", "a")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tells", "serve", "--data", str(self.data), "--db", self.db,
-             "--port", "0", "--workers", "1", *self.extra],
+             "--port", port, "--workers", "1", *self.extra],
             stderr=subprocess.PIPE, stdout=self.log, text=True, env=self.env)
         line = self.proc.stderr.readline()
         m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)

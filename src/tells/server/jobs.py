@@ -102,7 +102,7 @@ class JobRunner:
     def _loop(self, pool) -> None:
         running: dict[int, object] = {}
         capacity = max(1, pool.workers)
-        next_retention = time.monotonic() + min(60.0, self.retention_every_s)
+        next_retention = time.monotonic() + self.retention_every_s
         while not self._stop.is_set():
             for jid, fut in list(running.items()):
                 if fut.done():
