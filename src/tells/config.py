@@ -25,7 +25,7 @@ class Settings:
     #: minimum confidence of the full-range detector for a new face
     detect_confidence: float = 0.5
     #: seconds between full-frame detection passes looking for new faces
-    detect_interval_s: float = 2.0
+    detect_interval_s: float = 0.5
     #: a lost face keeps its id if it reappears within this many seconds
     track_keep_s: float = 1.0
     #: a lost face is looked for again in the region where it was, on every frame, for this

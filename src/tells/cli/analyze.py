@@ -20,6 +20,10 @@ def register(sub) -> None:
     p.add_argument("video", type=Path, help="video file (mp4, mov, mkv, webm, avi, …)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output directory")
     p.add_argument("--max-faces", type=int, default=None, help="most faces to track (default 8)")
+    p.add_argument("--faces", type=int, default=None, metavar="N",
+                   help="number of people in the video, if known: at most N faces are tracked "
+                   "and, once N people have been seen, a face that comes back is given the id "
+                   "of the absent person it looks most like (recorded as uncertain)")
     p.add_argument("--no-report", action="store_true",
                    help="skip report.html and summary.json (tables only)")
     add_context_flags(p)
@@ -36,6 +40,12 @@ def _handler(args) -> int:
     with open_video(args.video) as probe:
         total = probe.info.frame_count
     options = {"max_faces": args.max_faces} if args.max_faces else {}
+    if args.faces is not None:
+        from tells.errors import InputError
+
+        if args.faces < 1:
+            raise InputError(f"--faces must be at least 1, got {args.faces}")
+        options["expected_faces"] = args.faces
     show = not (args.quiet or args.json)
     t0 = time.perf_counter()
     with progress(f"analysing {args.video.name}", total, enabled=show) as advance:

@@ -56,7 +56,7 @@ def _centre(b) -> np.ndarray:
 
 
 #: track ages (s) at which a descriptor of the face is taken for re-identification
-DESCRIBE_AT_S = (0.0, 0.5, 1.5, 4.0, 10.0, 30.0, 90.0, 300.0)
+DESCRIBE_AT_S = (0.3, 2.0, 8.0, 30.0, 120.0)
 #: crop side, relative to the face, searched for a lost face
 SEARCH_FACTOR = 2.8
 #: minimum detector score inside the search region (the region already says where to look)
