@@ -32,6 +32,8 @@ def dump(args) -> None:
     from tells.spotting.flashes import make_clip, read_items, score_clip, write_clip
 
     items = read_items(args.source)
+    k_shard, n_shard = (int(x) for x in args.shard.split("/"))
+    items = items[k_shard::n_shard]
     flashes = [float(x) for x in args.flash.split(",")]
     with open(args.o, "w") as out, tempfile.TemporaryDirectory() as tmp:
         for variant_s in flashes:
@@ -127,6 +129,7 @@ def main() -> None:
     d.add_argument("source")
     d.add_argument("--flash", default="0.4")
     d.add_argument("-o", required=True)
+    d.add_argument("--shard", default="0/1", help="K/N: every N-th item from the K-th")
     d.set_defaults(fn=dump)
     f = sub.add_parser("fit")
     f.add_argument("feats")
