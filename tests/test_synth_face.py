@@ -163,3 +163,33 @@ def test_lips_pressed_together_thin_without_folding(au):
     assert (new[lower_outer, 1] > np.interp(new[lower_outer, 0], ref[li, 0], ref[li, 1])).all()
     # lips apart: the whole lip moves (nothing to fold over)
     assert np.abs(displacements({au: 5.0}, closed=0.0)[[13, 14], 1]).max() > 0.01
+
+
+@pytest.mark.parametrize("au,where", [("AU04", 9), ("AU09", 6), ("AU17", 200)])
+def test_appearance_folds_and_bulges_show_where_facs_puts_them(face, au, where):
+    """The skin changes of a unit (AU4's furrows between the brows, AU9's wrinkles on the nose
+    bridge, AU17's chin boss) change the skin's brightness near the mesh point where FACS
+    puts them, more at E than at B, and nothing far from the face."""
+    img, lm, _ = face
+    unit = float(np.linalg.norm(lm[263, :2] - lm[33, :2]))
+    plain = synth_face(img, {au: 5.0}, landmarks=lm, appearance=False).astype(float)
+    x, y = np.round(lm[where, :2]).astype(int)
+    r = int(0.12 * unit)
+
+    def change(level):
+        shaded = synth_face(img, {au: level}, landmarks=lm).astype(float)
+        if level != 5.0:
+            base = synth_face(img, {au: level}, landmarks=lm, appearance=False).astype(float)
+        else:
+            base = plain
+        diff = np.abs(shaded - base).mean(axis=2)
+        return diff, float(diff[y - r:y + r, x - r:x + r].mean())
+
+    diff, at_e = change(5.0)
+    _, at_b = change(2.0)
+    assert at_e > 2.0 and at_e > 1.5 * at_b > 0, (at_e, at_b)
+    x0, y0 = np.floor(lm[:, :2].min(0) - 0.35 * unit).astype(int)
+    x1, y1 = np.ceil(lm[:, :2].max(0) + 0.35 * unit).astype(int)
+    outside = np.ones(diff.shape, bool)
+    outside[max(0, y0):y1, max(0, x0):x1] = False
+    assert diff[outside].max() == 0.0

@@ -7,7 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import queue
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -31,12 +35,14 @@ SHOTS = os.environ.get("TELLS_TRAINER_SCREENSHOTS")
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    """A generated pack: the face warp on three neutral photos (three faces, so pre- and
-    post-test faces can differ), all seven emotions at intensity 3."""
+    """A generated pack: the face warp on the sample photos (two faces at rest, so pre- and
+    post-test faces can differ; the smiling photo is refused), all seven emotions, every item
+    accepted (this tests the session, not the judge)."""
     root = tmp_path_factory.mktemp("trainer")
-    pack = build_from_photos(neutral_photos(root / "photos"), "generated", library=root / "lib")
+    pack = build_from_photos(neutral_photos(root / "photos"), "generated", library=root / "lib",
+                             judge=False)
     truth = {it.key: it.emotion for it in load_pack(pack.path).items}
-    assert len(truth) == 21
+    assert len(truth) == 14
     return root / "lib", truth
 
 
@@ -240,3 +246,51 @@ def test_flash_duration_measured_within_one_frame(library, tmp_path, set_ms):
         assert [c for c, _ in runs] == [neutral, expression] * a.flash_attempts + [neutral]
         assert runs[-2][1] == a.measured_frames
         assert 1 <= a.flash_attempts <= 3
+
+
+def test_fresh_install_reaches_the_first_flash(tmp_path):
+    """``tells train`` on an empty library builds the starter pack from the sample media and
+    serves it on loopback: a new trainee reaches the first flash with no other command."""
+    from tells.trainer.packs import load_pack
+    from tells.trainer.starter import STARTER_PACK
+
+    lib = tmp_path / "lib"
+    cmd = [sys.executable, "-m", "tells", "train", "--no-browser", "--port", "0",
+           "--library", str(lib), "--db", str(tmp_path / "t.db")]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stderr], daemon=True).start()
+    said = []
+    try:
+        url = None
+        while url is None:
+            line = lines.get(timeout=300)
+            said.append(line)
+            if line.startswith("tells trainer on "):
+                url = line.split()[3]
+        assert url.startswith("http://127.0.0.1:")
+        assert any("building the starter pack" in ln for ln in said), said
+        import json
+        import urllib.request
+
+        state = json.load(urllib.request.urlopen(url + "api/state"))
+        assert state["trainees"] == [] and [p["name"] for p in state["packs"]] == [STARTER_PACK]
+        pack = load_pack(lib / STARTER_PACK)
+        assert pack.source == "starter" and pack.counts()["accepted"] >= 7
+        assert len({it.face_key for it in pack.items}) == 2  # two people at rest
+        with browser_page() as (page, errors):
+            page.goto(url)
+            page.wait_for_selector("#trainee")
+            page.fill("#trainee", "New")
+            page.keyboard.press("Enter")
+            # the answer keys unlock once the flash has been shown and timed
+            page.wait_for_selector("#answers[data-ready]", timeout=30_000)
+            assert page.get_attribute("#stage", "data-item").startswith(STARTER_PACK + "/")
+            assert page.get_attribute("#stage-canvas", "data-showing") == "neutral-after"
+            flash_ms = float(page.get_attribute("#stage", "data-measured-ms"))
+            period = float(page.get_attribute("body", "data-frame-period"))
+            assert abs(flash_ms - 200) <= period  # the pre-test's 200 ms flash
+            assert errors == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -156,23 +156,3 @@ def test_server_listens_on_loopback_only_and_refuses_other_hosts(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(req)
         assert "build a pack first" in json.load(e.value)["error"]
-
-
-def test_tells_train_command_serves_on_loopback(tmp_path):
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tells", "train", "--no-browser", "--db", str(tmp_path / "t.db"),
-         "--library", str(tmp_path / "lib")],
-        stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stderr.readline()
-        assert line.startswith("tells trainer on http://127.0.0.1:")
-        url = line.split()[3]
-        page = urllib.request.urlopen(url).read().decode()
-        assert "<title>tells · expression trainer</title>" in page
-        assert json.load(urllib.request.urlopen(url + "api/state"))["trainees"] == []
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

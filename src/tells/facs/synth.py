@@ -8,6 +8,14 @@ thin-plate spline through the 478 landmarks and a ring of fixed anchors around t
 photo is resampled along it. Where lips part or eyes close, the new mouth opening is shaded dark
 and the closed eye is covered with lid-coloured skin.
 
+Skin does not only move; it folds and bulges. :data:`WRINKLES` adds the appearance changes FACS
+describes for each unit (AU1/2 horizontal forehead lines, AU4 vertical furrows between the
+brows, AU6 crow's feet, raised cheeks and the lower-lid furrow, AU9 wrinkles on the nose
+bridge, AU10/12 a deeper nasolabial furrow, AU14 the dimple, AU15 lines below the lip corners,
+AU17 the chin boss, AU23/24 the pressed lips and the bulges beside them) as shading: dark folds
+with a light edge above them, and light bulges with a shadow below, drawn on the warped face
+and deepening with intensity.
+
 Examples
 --------
 >>> from tells.io.image import read_image                                 # doctest: +SKIP
@@ -100,6 +108,69 @@ GAIN = {1: 1.6, 2: 1.7, 4: 1.5, 5: 1.8, 6: 2.0, 7: 1.8, 9: 2.0, 17: 1.8, 23: 1.7
 #: eye closure (43 eyes closed, 45 blink): the upper lid meets the lower lid at E
 CLOSURE = (43, 45)
 SUPPORTED = sorted([*TEMPLATES, *CLOSURE])
+
+#: head-frame y of the eye line (outer eye corners) on the reference face; :data:`WRINKLES`
+#: give y from it
+EYE_Y = -0.445
+
+
+@dataclass(frozen=True)
+class Wrinkle:
+    """An appearance change of one unit at E, on the subject's right (x < 0; mirrored for
+    the left side, and drawn once for midline points ``x == 0`` of a ``mirror`` stroke).
+
+    ``fold``: a dark line through ``points`` (x, y below the eye line), ``width`` wide, its
+    upper edge lit; ``bulge``: a light ellipse centred on ``points[0]`` with radii
+    ``points[1]``, shadowed below; ``dimple``: a dark ellipse likewise. ``depth``: the change
+    of brightness at E (0.3 = 30 % darker)."""
+
+    kind: str
+    points: tuple[tuple[float, float], ...]
+    depth: float
+    width: float = 0.02
+
+
+def _fold(*pts, depth=0.3, width=0.02):
+    return Wrinkle("fold", tuple(pts), depth, width)
+
+
+#: appearance templates at intensity E, by action unit (see :class:`Wrinkle`)
+WRINKLES: dict[int, list[Wrinkle]] = {
+    1: [_fold((-0.30, -0.37 - k), (-0.15, -0.40 - k), (0.0, -0.41 - k), depth=0.22, width=0.02)
+        for k in (0.0, 0.07, 0.14)],                                       # forehead lines
+    2: [_fold((-0.62, -0.34 - k), (-0.46, -0.39 - k), (-0.30, -0.40 - k), depth=0.2, width=0.02)
+        for k in (0.0, 0.07, 0.14)],                                       # lateral lines
+    4: [_fold((-0.075, -0.33), (-0.06, -0.22), (-0.045, -0.12), depth=0.4, width=0.025),
+        _fold((-0.13, -0.30), (-0.10, -0.21), depth=0.25, width=0.02),   # glabella furrows
+        Wrinkle("dimple", ((0.0, -0.19), (0.05, 0.08)), 0.12),             # skin bunching
+        _fold((-0.07, -0.10), (0.0, -0.085), depth=0.15)],                 # root of the nose
+    6: [_fold((-0.56, -0.035), (-0.67, -0.09), depth=0.32, width=0.016),   # crow's feet
+        _fold((-0.57, 0.01), (-0.69, 0.02), depth=0.32, width=0.016),
+        _fold((-0.56, 0.05), (-0.66, 0.115), depth=0.32, width=0.016),
+        _fold((-0.28, 0.11), (-0.40, 0.14), (-0.52, 0.11), depth=0.22, width=0.022),
+        Wrinkle("bulge", ((-0.42, 0.27), (0.14, 0.08)), 0.12)],            # cheek raised
+    7: [_fold((-0.28, 0.065), (-0.37, 0.08), (-0.46, 0.065), depth=0.14, width=0.016)],
+    9: [_fold((-0.03, -0.03), (-0.085, 0.0), depth=0.35, width=0.016),     # nose bridge
+        _fold((-0.035, 0.03), (-0.10, 0.08), depth=0.38, width=0.016),
+        _fold((-0.035, 0.09), (-0.12, 0.145), depth=0.35, width=0.016),
+        _fold((-0.06, -0.065), (0.0, -0.055), depth=0.25, width=0.016),
+        _fold((-0.24, 0.34), (-0.29, 0.43), (-0.33, 0.52), depth=0.25, width=0.025)],
+    10: [_fold((-0.24, 0.34), (-0.30, 0.44), (-0.345, 0.56), depth=0.32, width=0.026)],
+    12: [_fold((-0.25, 0.34), (-0.33, 0.46), (-0.40, 0.60), (-0.43, 0.73), depth=0.36,
+               width=0.03),                                                 # nasolabial
+         Wrinkle("bulge", ((-0.46, 0.42), (0.10, 0.10)), 0.1)],             # cheek bunched
+    14: [Wrinkle("dimple", ((-0.39, 0.67), (0.03, 0.045)), 0.3),            # dimple
+         _fold((-0.37, 0.60), (-0.38, 0.72), depth=0.2, width=0.02)],
+    15: [_fold((-0.35, 0.71), (-0.37, 0.81), (-0.38, 0.91), depth=0.24, width=0.022)],
+    17: [Wrinkle("bulge", ((0.0, 1.02), (0.17, 0.11)), 0.14),               # chin boss
+         _fold((-0.15, 0.935), (-0.07, 0.905), (0.0, 0.90), depth=0.28, width=0.025)],
+    20: [_fold((-0.42, 0.64), (-0.46, 0.71), depth=0.15, width=0.02)],
+    23: [_fold((-0.30, 0.69), (-0.15, 0.695), (0.0, 0.69), depth=0.22, width=0.012)],
+    24: [Wrinkle("bulge", ((0.0, 0.545), (0.12, 0.035)), 0.1),              # lips pushed
+         Wrinkle("bulge", ((0.0, 0.86), (0.12, 0.035)), 0.1),
+         _fold((-0.05, 0.52), (-0.05, 0.575), depth=0.14, width=0.012),
+         _fold((-0.11, 0.525), (-0.115, 0.575), depth=0.14, width=0.012)],
+}
 
 
 @lru_cache(maxsize=1)
@@ -213,7 +284,7 @@ def _largest_face(image: np.ndarray) -> np.ndarray:
 
 
 def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
-               landmarks: np.ndarray | None = None) -> np.ndarray:
+               landmarks: np.ndarray | None = None, appearance: bool = True) -> np.ndarray:
     """Deform a face photo to show action units.
 
     Parameters
@@ -222,6 +293,7 @@ def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
     aus : ``"6+12"``, ``"1+2+5B+26"``, ``"R12A+R14A"`` (letters A..E = 1..5; none = C, 3) or
         ``{"AU06": 3.0, "AU12L": 1.0}`` (0..5).
     landmarks : the face's (478, 3) mesh in image pixels, if already known.
+    appearance : add the folds and bulges of :data:`WRINKLES` (without: geometry only).
 
     Returns
     -------
@@ -240,13 +312,100 @@ def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
     d_img = s * (d3 @ rot.T)[:, :2]
     out = _warp(img, lm[:, :2], d_img)
     new = lm[:, :2] + d_img
+    if appearance:
+        out = _wrinkles(out, request, new, s, rot)
     if any(k[2:4] in ("25", "26") for k in request) or _gap(new) > _gap(lm[:, :2]) + 1.0:
-        out = _shade_mouth(out, lm[:, :2], new)
+        # lips pulled back or up bare the teeth; a dropped jaw alone leaves them covered
+        bared = sum(v for k, v in request.items() if k[2:4] in ("10", "12")) >= 2.0
+        out = _shade_mouth(out, lm[:, :2], new, teeth=appearance and bared)
     closing = [k for k in request if k[2:4] in ("43", "45")]
     if closing:
         level = max(request[k] for k in closing) / 5.0
         out = _close_eyes(out, img, lm[:, :2], new, level, closing)
     return out
+
+
+def wrinkle_level(v: float) -> float:
+    """How much of a unit's E appearance shows at intensity ``v`` (0..5): none at a trace,
+    rising to all of it at E."""
+    return float(np.clip((v - 0.5) / 4.5, 0.0, 1.0))
+
+
+def _wrinkles(out: np.ndarray, request: dict[str, float], new: np.ndarray, s: float,
+              rot: np.ndarray) -> np.ndarray:
+    """Shade the folds and bulges of :data:`WRINKLES` onto the warped face ``out``.
+
+    A head-frame point is placed by its nearest reference landmark: that landmark's warped
+    position plus the posed offset (so it follows the warp and the head's turn)."""
+    ref = reference_shape()
+    lin = s * rot[:2]  # head frame (3-D) → image offset
+    unit = float(np.linalg.norm(new[263] - new[33]))
+    strokes = []
+    for key, v in request.items():
+        side, au = key[-1] if key[-1] in "LR" else "", int(key[2:4])
+        level = wrinkle_level(v)
+        if au not in WRINKLES or level <= 0:
+            continue
+        for wr in WRINKLES[au]:
+            for sgn in (-1.0, 1.0):  # -1: subject's right (x < 0)
+                if side and (side == "R") != (sgn < 0):
+                    continue
+                pts = np.array([(sgn * x if wr.kind == "fold" or i == 0 else x, y + EYE_Y)
+                                for i, (x, y) in enumerate(wr.points)])
+                if sgn > 0 and not side and wr.kind != "fold" and wr.points[0][0] == 0.0:
+                    continue  # a midline bulge once
+                strokes.append((wr, pts, level))
+    if not strokes:
+        return out
+    h, w = out.shape[:2]
+    x0, y0 = np.floor(new.min(0) - 0.3 * unit).astype(int)
+    x1, y1 = np.ceil(new.max(0) + 0.3 * unit).astype(int)
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return out
+    ss = 4  # sub-pixel drawing (cv2 shifts)
+    dark = np.zeros((y1 - y0, x1 - x0), np.float32)
+    light = np.zeros_like(dark)
+    up = -(lin @ np.array([0.0, 1.0, 0.0]))
+    up /= max(float(np.linalg.norm(up)), 1e-6)
+
+    def place(pts: np.ndarray) -> np.ndarray:
+        j = np.argmin(((ref[None, :, :2] - pts[:, None]) ** 2).sum(-1), axis=1)
+        p3 = np.c_[pts, ref[j, 2]] - ref[j]
+        return new[j] + p3 @ lin.T - (x0, y0)
+
+    def ipt(p):
+        return np.round(np.asarray(p) * (1 << ss)).astype(np.int32)
+
+    for wr, pts, level in strokes:
+        amp = wr.depth * level
+        if wr.kind == "fold":
+            line = place(pts)
+            thick = max(1, int(round(wr.width * unit)))
+            cv2.polylines(dark, [ipt(line)], False, amp, thick, cv2.LINE_AA, ss)
+            cv2.polylines(light, [ipt(line + up * 0.8 * thick)], False, 0.35 * amp, thick,
+                          cv2.LINE_AA, ss)
+        else:
+            c = place(pts[:1])[0]
+            rx, ry = (max(1, int(round(r * unit))) for r in wr.points[1])
+            angle = float(np.degrees(np.arctan2(-up[0], up[1])))
+            if wr.kind == "bulge":
+                cv2.ellipse(light, ipt(c), (rx << ss, ry << ss), angle, 0, 360, amp, -1,
+                            cv2.LINE_AA, ss)
+                cv2.ellipse(dark, ipt(c - up * ry * 0.9), (rx << ss, max(1, ry // 2) << ss),
+                            angle, 0, 180, 0.6 * amp, -1, cv2.LINE_AA, ss)
+            else:
+                cv2.ellipse(dark, ipt(c), (rx << ss, ry << ss), angle, 0, 360, amp, -1,
+                            cv2.LINE_AA, ss)
+    k = max(3, int(0.03 * unit) * 2 + 1)
+    dark = cv2.GaussianBlur(dark, (k, k), 0.012 * unit + 0.5)
+    light = cv2.GaussianBlur(light, (k * 3 | 1, k * 3 | 1), 0.03 * unit + 0.5)
+    # a shadow on skin is darker and a little warmer, not gray
+    gain = np.clip(1.0 - dark[..., None] * np.array([0.8, 1.0, 1.1], np.float32)
+                   + light[..., None], 0.4, 1.4)
+    res = out.copy()
+    res[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1] * gain, 0, 255).astype(np.uint8)
+    return res
 
 
 def _gap(pts: np.ndarray) -> float:
@@ -296,15 +455,47 @@ def _feathered_mask(shape: tuple[int, int], poly: np.ndarray, blur: float) -> np
     return cv2.GaussianBlur(mask, (k, k), 0)
 
 
-def _shade_mouth(out: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Dark mouth interior inside the new inner-lip contour, where the lips were closed."""
+#: tooth height (head-frame units) of the upper and lower front teeth seen between parted lips
+TEETH = (0.085, 0.05)
+
+
+def _shade_mouth(out: np.ndarray, old: np.ndarray, new: np.ndarray,
+                 teeth: bool = True) -> np.ndarray:
+    """Dark mouth interior inside the new inner-lip contour, where the lips were closed; with
+    ``teeth``, the upper front teeth (and the lower ones in a wide opening) show in it, lit
+    like the face and darker towards the mouth corners."""
     h, w = out.shape[:2]
     unit = float(np.linalg.norm(old[263] - old[33]))
     mask = _feathered_mask((h, w), new[INNER_LIPS], 0.02 * unit)
     before = _feathered_mask((h, w), old[INNER_LIPS], 0.02 * unit)
     m = np.clip(mask - 0.7 * before, 0.0, 1.0)[..., None]
     dark = np.array([48, 22, 24], np.float32)
-    return (out * (1 - 0.85 * m) + dark * 0.85 * m).astype(np.uint8)
+    res = out * (1 - 0.85 * m) + dark * 0.85 * m
+    if teeth:
+        e = new[263] - new[33]
+        down = np.array([-e[1], e[0]]) / max(float(np.linalg.norm(e)), 1e-6)
+        up_line, lo_line = new[UPPER_INNER], new[LOWER_INNER]
+        opening = float(np.dot(new[14] - new[13], down)) / unit
+        # the skin's brightness sets the teeth's (a dim photo has dim teeth)
+        cheek = old[[50, 280]].mean(0).astype(int)
+        y, x = np.clip(cheek[1], 0, h - 1), np.clip(cheek[0], 0, w - 1)
+        skin = float(out[max(0, y - 3):y + 4, max(0, x - 3):x + 4].mean())
+        tooth = np.array([242, 236, 222], np.float32) * np.clip(skin / 160.0, 0.5, 1.1)
+        bands = [(up_line, TEETH[0])]
+        if opening > 0.22:
+            bands.append((lo_line, -TEETH[1]))
+        for line, height in bands:
+            band = np.vstack([line, (line + down * height * unit * min(1.0, opening / 0.2))[::-1]])
+            t = _feathered_mask((h, w), band, 0.01 * unit) * mask * (1 - 0.7 * before)
+            # darker towards the corners (the side teeth recede into the mouth)
+            mid = 0.5 * (new[61] + new[291])
+            half = max(float(np.linalg.norm(new[291] - new[61])) / 2, 1.0)
+            yy, xx = np.mgrid[0:h, 0:w]
+            r = np.abs((xx - mid[0]) * e[0] + (yy - mid[1]) * e[1]) / np.linalg.norm(e) / half
+            shade = np.clip(1.15 - 0.75 * r**2, 0.3, 1.0).astype(np.float32)
+            t = (t * 0.9)[..., None]
+            res = res * (1 - t) + (tooth * shade[..., None]) * t
+    return np.clip(res, 0, 255).astype(np.uint8)
 
 
 def _lid_skin(orig: np.ndarray, lid: np.ndarray, unit: float) -> np.ndarray:

@@ -3,8 +3,9 @@
 - *from analyses*: events that ``tells analyze`` spotted become items, the onset frame as the
   neutral face and the apex frame as the expression; they wait for the user's review.
 - *generated*: the FACS face warp (:func:`tells.facs.synth.synth_face`) turns a neutral face
-  photo into the seven emotions, each from its EMFACS prototype
-  (:func:`tells.facs.prototypes.prototype_request`) at the chosen intensities.
+  photo into the seven emotions, each from its EMFACS prototype with the units FACS lists
+  beside it in full expressions (:data:`STIMULUS_CODES`) at the chosen intensities; every item
+  is judged independently of the warp (:mod:`tells.trainer.judge`).
 
 Frames are read with PyAV by frame index (decoding forward; only the wanted frames are kept).
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 from tells.errors import InputError
 from tells.trainer.emotions import EMOTIONS, check_emotion
-from tells.trainer.images import read_rgb
+from tells.trainer.images import IMAGE_SUFFIXES, read_rgb
 from tells.trainer.packs import Pack, Problem, add_item, file_key, finish_pack, new_pack
 from tells.trainer.validate import main_face, prepare_pair
 
@@ -172,16 +173,19 @@ def intensities_to_facs(aus: dict[str, float]) -> str:
 
 
 #: a photo whose strongest emotion (not neutral) has at least this probability does not look
-#: neutral (single_face.jpg, a broad smile: happiness 0.95)
+#: neutral: its items are made, with a note (the judge still checks each one against it)
 NOT_NEUTRAL = 0.5
+#: ... and from this probability the photo is refused (single_face.jpg and the five faces of
+#: multi_face.jpg, broad smiles: happiness 0.95 and more)
+REFUSE_NOT_NEUTRAL = 0.9
 
 
-def looks_not_neutral(face) -> str | None:
+def looks_not_neutral(face, at_least: float = NOT_NEUTRAL) -> str | None:
     """``"happiness 0.95"`` when the face's strongest emotion is not neutral and at least
-    :data:`NOT_NEUTRAL` likely, else None (also when the analysis gives no emotions)."""
+    ``at_least`` likely, else None (also when the analysis gives no emotions)."""
     probs = dict(getattr(face, "emotions", None) or {})
     top = max(probs, key=probs.get, default="neutral")
-    if top == "neutral" or probs[top] < NOT_NEUTRAL:
+    if top == "neutral" or probs[top] < at_least:
         return None
     return f"{top} {probs[top]:.2f}"
 
@@ -197,32 +201,87 @@ def check_intensities(intensities: float | Iterable[float]) -> list[float]:
     return list(dict.fromkeys(float(v) for v in vals))
 
 
+#: what the warp shows for each emotion at a full expression (E): the EMFACS prototype with
+#: the units FACS lists beside it in full expressions (anger's bared teeth variant 4+5+7+10+
+#: 16+25+26, disgust's raised upper lip, sadness's chin raiser, the parted lips and dropped
+#: jaw of fear and surprise, happiness's open smile), each at the intensity that made the
+#: bare appearance CNN read the emotion most often on neutral photos of six people
+#: (``tells train pack judge``; surprise with the outer brows up more than the inner ones,
+#: which alone read as sadness)
+STIMULUS_CODES: dict[str, str] = {
+    "anger": "4E+5E+7E+10E+16D+25E+26B",
+    "contempt": "R12E+R14E",
+    "disgust": "9D+10E+15C+16B+25B",
+    "fear": "1D+2E+4E+5E+20E+25E+26D",
+    "happiness": "6C+12E+25D+26B",
+    "sadness": "1E+4D+15E+17C",
+    "surprise": "1B+2E+5D+25E+26D",
+}
+#: default apex intensity of generated items: E, the full expression of
+#: :data:`STIMULUS_CODES`; lower intensities scale every unit down (4 = D … 1 = A) for
+#: advanced practice
+DEFAULT_INTENSITY = 5.0
+
+
+def stimulus_request(emotion: str, intensity: float = DEFAULT_INTENSITY) -> dict[str, float]:
+    """The action units the warp is asked for: :data:`STIMULUS_CODES` scaled by
+    ``intensity`` / 5 (5 = the full expression as written)."""
+    from tells.facs.synth import parse_aus
+
+    scale = float(intensity) / 5.0
+    return {k: round(v * scale, 3)
+            for k, v in parse_aus(STIMULUS_CODES[check_emotion(emotion)]).items()}
+
+
+def photo_files(sources: Iterable[str | Path]) -> list[Path]:
+    """Image files from ``sources``: files as given, folders expanded to the PNG/JPEG files
+    directly inside them (sorted by name)."""
+    out: list[Path] = []
+    for src in sources:
+        p = Path(src)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir()
+                           if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise InputError(f"{p}: no photos in this folder (expected .png or .jpg files)")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
 def build_from_photos(photos: Iterable[str | Path], name: str | None = None, *,
                       library: str | Path | None = None, replace: bool = False,
-                      intensities: float | Iterable[float] = 3.0,
+                      intensities: float | Iterable[float] = DEFAULT_INTENSITY,
                       emotions: Iterable[str] | None = None, synth: Callable | None = None,
-                      analyze=None, progress=None) -> Pack:
+                      analyze=None, judge: bool = True, source: str = "generated",
+                      progress=None) -> Pack:
     """Make the seven emotions (or ``emotions``) at each of ``intensities`` from neutral face
     photos with the face warp.
 
-    Each emotion's EMFACS prototype is requested with every action unit at the intensity
-    (:func:`tells.facs.prototypes.prototype_request`). Each generated pair is validated like any
-    other (a face in both, same person, registered); the expression stays in the photo's
-    frame, so a flash changes the face and nothing around it. A photo that cannot be read or
-    holds no face is left out (``pack.problems``); the build fails only when nothing is left.
-    A photo whose face already shows an emotion is used, with a warning in ``pack.notes``.
+    Each emotion's action units (:data:`STIMULUS_CODES`) are requested at the intensity. Each
+    generated pair is validated like any other (a face in both, same person, registered) and
+    then judged (:func:`tells.trainer.judge.judge`): an item the judge does not pass waits for
+    review. The expression stays in the photo's frame, so a flash changes the face and nothing
+    around it. A photo that cannot be read, holds no face or clearly does not look neutral
+    (:data:`REFUSE_NOT_NEUTRAL`: the warp adds to what a face shows, so a smile would smile
+    through every emotion) is left out (``pack.problems``); one that may not look neutral
+    (:data:`NOT_NEUTRAL`) is used with a note. The build fails only when nothing is left.
 
     Parameters
     ----------
-    photos : image files (PNG/JPEG) showing a neutral face; the largest face is used.
+    photos : image files (PNG/JPEG) or folders of them showing a neutral face; the largest
+        face is used.
     intensities : one intensity or several, each within (0, 5] (A=1 … E=5).
     emotions : a subset of :data:`~tells.trainer.emotions.EMOTIONS` (default: all seven).
     synth : the warp, default :func:`tells.facs.synth.synth_face`.
     analyze : face analysis, default :func:`tells.analyze_image`.
+    judge : judge every item; without, all are accepted.
+    source : the pack's source label.
     """
-    from tells.facs.prototypes import prototype_request
+    from tells.trainer.judge import judge as judge_pair
 
-    photos = [Path(p) for p in photos]
+    photos = photo_files(photos)
     if not photos:
         raise InputError("give at least one neutral face photo")
     emos = list(dict.fromkeys(check_emotion(e) for e in (emotions or EMOTIONS)))
@@ -232,23 +291,27 @@ def build_from_photos(photos: Iterable[str | Path], name: str | None = None, *,
     if analyze is None:
         from tells import analyze_image as analyze
     per_photo = len(emos) * len(levels)
-    pack = new_pack(library, name or "generated", "generated", replace=replace)
+    pack = new_pack(library, name or "generated", source, replace=replace)
     for photo in photos:
         try:
             img = read_rgb(photo)
             faces = list(analyze(img))
             if not faces:
                 raise InputError("no face found in the photo")
+            face = main_face(faces, "neutral", photo.name)
+            shows = looks_not_neutral(face, REFUSE_NOT_NEUTRAL)
+            if shows:
+                raise InputError(f"does not look neutral ({shows}); the warp adds to what a "
+                                 "face shows, so use a photo of a relaxed face")
         except InputError as exc:
             pack.problems.append(Problem(str(photo), str(exc).removeprefix(f"{photo}: ")))
             if progress:
                 progress(per_photo)
             continue
-        face = main_face(faces, "neutral", photo.name)
         shows = looks_not_neutral(face)
         if shows:
-            pack.notes.append(f"{photo.name} does not look neutral ({shows}); the warp adds to "
-                              "what the face already shows, so its items may mislead")
+            pack.notes.append(f"{photo.name} may not look neutral ({shows}); its items were "
+                              "judged against it, check them")
         key = file_key(photo)
 
         def analyze_once(image, _img=img, _faces=faces):
@@ -256,7 +319,7 @@ def build_from_photos(photos: Iterable[str | Path], name: str | None = None, *,
 
         for level in levels:
             for emo in emos:
-                aus = prototype_request(emo, level)
+                aus = stimulus_request(emo, level)
                 where = f"{photo.name} → {emo} at {level:g}"
                 try:
                     expr = synth(img, aus, landmarks=face.landmarks)
@@ -265,17 +328,23 @@ def build_from_photos(photos: Iterable[str | Path], name: str | None = None, *,
                 except InputError as exc:
                     pack.problems.append(Problem(where, str(exc).removeprefix(f"{where}: ")))
                 else:
+                    origin = {"photo": str(photo), "intensity": level,
+                              "identity_distance": round(pair.identity_distance, 4),
+                              "misfit": round(pair.registration_residual, 4)}
+                    status = "accepted"
+                    if judge:
+                        verdict = judge_pair(img, expr, emo, neutral_landmarks=face.landmarks)
+                        origin["judge"] = verdict.to_json()
+                        status = "accepted" if verdict.passed else "pending"
                     # opaque id: image URLs must not give the answer away
                     item_id = "g" + hashlib.sha256(f"{key}/{emo}/{level:g}".encode()).hexdigest()[:10]
                     add_item(pack, item_id, pair, emotion=emo, aus=intensities_to_facs(aus),
-                             aus_source="warp", face_key=key, status="accepted",
-                             origin={"photo": str(photo), "intensity": level,
-                                     "identity_distance": round(pair.identity_distance, 4),
-                                     "misfit": round(pair.registration_residual, 4)})
+                             aus_source="warp", face_key=key, status=status, origin=origin)
                 if progress:
                     progress(1)
     return finish_pack(pack, "no usable generated item")
 
 
-__all__ = ["build_from_analysis", "build_from_photos", "read_events", "read_frames",
-           "intensities_to_facs", "check_intensities", "looks_not_neutral"]
+__all__ = ["DEFAULT_INTENSITY", "STIMULUS_CODES", "build_from_analysis", "build_from_photos",
+           "check_intensities", "intensities_to_facs", "looks_not_neutral", "photo_files",
+           "read_events", "read_frames", "stimulus_request"]
