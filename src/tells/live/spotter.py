@@ -1,0 +1,198 @@
+"""Online (causal) spotting: the offline detector run over a sliding window of the recent past.
+
+Every ``step_s`` the rows of the last ``window_s`` seconds of each face go through
+:func:`tells.spotting.events.detect_events` exactly as ``tells analyze`` runs it over the
+finished table; an event is decided once its offset is ``delay_s`` old (so the detector has
+seen the face settle after it) and reported once (an interval overlapping one already
+reported is the same expression seen again). Baselines come from the window, i.e. from the
+past only, and the events are the offline event records, so every improvement of the offline
+spotter reaches live analysis unchanged.
+
+What the causal version cannot see: the talking check looks 2 s past the offset offline and
+only ``delay_s`` live, and ``displayed_emotion`` averages only the past and the delay.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tells.face.observation import FaceObservation
+from tells.io.table import FrameTable
+from tells.spotting.spot import SpotParams
+from tells.spotting.stage import N_FEATURES, region_positions
+
+#: the decision delay after an event's offset (seconds): the offset is placed on a signal
+#: smoothed over 0.15 s, so the detector needs about that much of the face settling after it
+DEFAULT_DELAY_S = 0.3
+
+
+class PositionTap:
+    """A pipeline stage adding no columns: keeps each face's last regional landmark positions
+    (what :class:`tells.spotting.stage.MotionStage` records) for the online spotter."""
+
+    columns: list[str] = []
+
+    def __init__(self) -> None:
+        self.last: dict[int, tuple[int, np.ndarray]] = {}
+
+    def __call__(self, obs: FaceObservation) -> dict[str, float]:
+        self.last[obs.face_id] = (obs.frame, region_positions(obs.aligned))
+        return {}
+
+    def take(self, face_id: int, frame: int) -> np.ndarray | None:
+        got = self.last.pop(face_id, None)
+        return got[1] if got is not None and got[0] == frame else None
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class LiveEvent:
+    """A decided event: the offline event record plus when it was decided (media time)."""
+
+    record: dict
+    decided_t: float
+    wall: float = 0.0  # time.monotonic() of the decision (filled by the session)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Face:
+    times: deque = field(default_factory=deque)
+    rows: deque = field(default_factory=deque)
+    positions: deque = field(default_factory=deque)
+    reported: list = field(default_factory=list)  # (onset_t, offset_t)
+
+
+class OnlineSpotter:
+    """Causal spotting over rows as they arrive.
+
+    Parameters
+    ----------
+    columns : the per-frame table's columns (rows are dicts with these keys).
+    delay_s : decision delay after an event's offset.
+    window_s : seconds of the past each face's detection looks at (at least the offline
+        baseline context plus the longest macro expression).
+    step_s : how often detection runs (media seconds).
+    late_s : an event whose offset is more than ``delay_s + late_s`` old when first seen is
+        not reported (it was judged before and left out; reporting it now would break the
+        fixed decision time).
+    params : :class:`SpotParams`, as offline.
+    """
+
+    def __init__(self, columns: list[str], delay_s: float = DEFAULT_DELAY_S,
+                 window_s: float = 16.0, step_s: float = 0.1, late_s: float = 0.5,
+                 params: SpotParams | None = None):
+        self.columns = list(columns)
+        self.delay_s, self.window_s, self.step_s, self.late_s = delay_s, window_s, step_s, late_s
+        self.params = params or SpotParams()
+        self._faces: dict[int, _Face] = {}
+        self._last_step = -np.inf
+        self.steps = 0
+        self.step_seconds = 0.0
+        self.left_out: dict[str, int] = {}
+
+    def add(self, row: dict, positions: np.ndarray | None) -> None:
+        """One row of the per-frame table (rows without a face are ignored)."""
+        if not row.get("success"):
+            return
+        face = self._faces.setdefault(int(row["face_id"]), _Face())
+        face.times.append(float(row["timestamp"]))
+        face.rows.append(row)
+        face.positions.append(np.full(N_FEATURES, np.nan, np.float32) if positions is None
+                              else positions)
+
+    def step(self, now_t: float, force: bool = False) -> list[LiveEvent]:
+        """Run detection if ``step_s`` passed since the last run; events decided at ``now_t``
+        (media time of the latest row)."""
+        if not force and now_t - self._last_step < self.step_s:
+            return []
+        import time
+
+        t0 = time.perf_counter()
+        self._last_step = now_t
+        for face in self._faces.values():
+            while face.times and face.times[0] < now_t - self.window_s:
+                face.times.popleft()
+                face.rows.popleft()
+                face.positions.popleft()
+        out = self._decide(now_t, final=False)
+        self.steps += 1
+        self.step_seconds += time.perf_counter() - t0
+        return out
+
+    def finish(self, now_t: float) -> list[LiveEvent]:
+        """At the end of the source: decide every event still pending (as offline does at the
+        end of a file)."""
+        return self._decide(now_t, final=True)
+
+    def _decide(self, now_t: float, final: bool) -> list[LiveEvent]:
+        from tells.spotting.events import detect_events
+
+        live = {fid: f for fid, f in self._faces.items() if len(f.rows) >= 3}
+        if not live:
+            return []
+        table = FrameTable(self.columns)
+        motion: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for fid, face in live.items():
+            for row in face.rows:
+                table.append(row)
+            pos = np.stack(face.positions)
+            frames = np.array([int(r["frame"]) for r in face.rows], np.int64)
+            ok = ~np.isnan(pos).any(1)
+            motion[fid] = (frames[ok], pos[ok])
+        events, stats = detect_events(table.to_frame(), motion.get, self.params)
+        for reason, n in stats.get("left_out", {}).items():
+            self.left_out[reason] = self.left_out.get(reason, 0) + n
+        decided = []
+        horizon = now_t - self.delay_s
+        for rec in events.to_dict(orient="records"):
+            off = float(rec["offset_t"])
+            if off < horizon - self.late_s or (not final and off > horizon):
+                continue
+            face = live[int(rec["face_id"])]
+            on = float(rec["onset_t"])
+            if any(on <= b + 0.05 and off >= a - 0.05 for a, b in face.reported):
+                continue
+            face.reported.append((on, off))
+            decided.append(LiveEvent(record=rec, decided_t=now_t))
+        for face in live.values():  # forget reports that slid out of every window
+            face.reported = [r for r in face.reported if r[1] >= now_t - self.window_s]
+        return decided
+
+
+def replay(frames: pd.DataFrame, motion_of: Callable | None, delay_s: float = DEFAULT_DELAY_S,
+           **kw) -> pd.DataFrame:
+    """Online spotting replayed over a finished analysis (rows in time order, as live would
+    see them with no frame dropped): the events live analysis would report.
+
+    ``motion_of`` is ``MotionStage.series`` of the same run (or ``None``)."""
+    from tells.spotting.events import EVENT_TABLE_COLUMNS
+
+    spotter = OnlineSpotter(list(frames.columns), delay_s=delay_s, **kw)
+    lookup: dict[int, dict[int, np.ndarray]] = {}
+    if motion_of is not None:
+        for fid in frames.loc[frames["success"] == 1, "face_id"].unique():
+            f, v = motion_of(int(fid))
+            lookup[int(fid)] = dict(zip(f.tolist(), v, strict=True))
+    decided: list[LiveEvent] = []
+    rows = frames.sort_values(["timestamp", "face_id"], kind="stable").to_dict(orient="records")
+    now = -np.inf
+    for row in rows:
+        t = float(row["timestamp"])
+        if t > now and now > -np.inf:
+            decided += spotter.step(now)
+        now = t
+        pos = lookup.get(int(row["face_id"]), {}).get(int(row["frame"]))
+        spotter.add(row, pos)
+    decided += spotter.step(now) + spotter.finish(now)
+    if not decided:
+        return pd.DataFrame(columns=EVENT_TABLE_COLUMNS + ["decided_t"])
+    out = pd.DataFrame([{**e.record, "decided_t": e.decided_t} for e in decided])
+    return out.sort_values(["onset_t", "face_id"]).reset_index(drop=True)
