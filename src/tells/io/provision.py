@@ -7,9 +7,10 @@ Nothing is downloaded from a model hub or a website. Files come from:
   with ``pip download --no-deps`` from the configured package index, opened as zip files,
   checked against pinned SHA-256 sums and cached under :func:`tells.config.tells_home`.
   Neither package is installed.
-- the ``@vladmandic/face-api`` npm tarball (face descriptor for re-identification), fetched with
-  ``npm pack`` from the configured npm registry, opened as a tar file, checked and cached the
-  same way (nothing is installed and no JavaScript runs).
+- the ``@vladmandic/face-api`` npm tarball (face descriptor for re-identification, expression
+  net as a second emotion classifier), fetched with ``npm pack`` from the configured npm
+  registry, opened as a tar file, checked and cached the same way (nothing is installed and no
+  JavaScript runs).
 
 A cached file whose checksum no longer matches is fetched again.
 """
@@ -82,6 +83,15 @@ MODELS: dict[str, Asset] = {
               "package/model/face_recognition_model-weights_manifest.json",
               "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b",
               "MIT", "model", "TF.js weight manifest of face_descriptor", registry="npm"),
+        Asset("face_expression", "@vladmandic/face-api", "1.7.15",
+              "package/model/face_expression_model.bin",
+              "9a9840f2cf1f4c7eab95f197512569345c00d2426754d4608b92af30e0300f3d",
+              "MIT", "model", "7-class expression net (dense depthwise-separable CNN, 112x112 "
+              "RGB), uint8-quantized weights", registry="npm"),
+        Asset("face_expression_manifest", "@vladmandic/face-api", "1.7.15",
+              "package/model/face_expression_model-weights_manifest.json",
+              "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
+              "MIT", "model", "TF.js weight manifest of face_expression", registry="npm"),
     ]
 }
 
