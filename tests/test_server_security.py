@@ -25,6 +25,8 @@ MATRIX = [
     ("GET", "/teams/{ta}/upload", dict(anon=303, ann=200, bob=200, dan=404, coach=200, coach_b=404, admin=200)),
     ("GET", "/recordings/{rec_a}", dict(anon=303, ann=200, bob=200, dan=404, coach=200, coach_b=404, admin=200)),
     ("GET", "/recordings/{rec_a}/report", dict(anon=303, ann=200, bob=200, dan=404, coach=200, coach_b=404, admin=200)),
+    ("GET", "/recordings/{rec_a}/media", dict(anon=404, ann=200, bob=200, dan=404, coach=200, coach_b=404, admin=200)),
+    ("GET", "/recordings/{rec_a}/media?exp=9999999999&sig=00", dict(anon=404, dan=404)),
     ("GET", "/api/v1/recordings/{rec_a}", dict(anon=401, ann=200, bob=200, dan=404, coach=200, coach_b=404, admin=200)),
     ("GET", "/api/v1/recordings/{rec_b}", dict(anon=401, ann=404, bob=404, dan=200, coach=404, coach_b=200, admin=200)),
     ("GET", "/api/v1/jobs/{job_a}", dict(anon=401, ann=200, bob=200, dan=404, coach=200, coach_b=404, admin=200)),

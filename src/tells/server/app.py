@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
+import hmac
 import io
 import json
 import logging
+import os
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass, field
@@ -112,8 +116,18 @@ class Workspace:
         defaults = (SessionConfig(test_items_per_emotion=1, practice_per_emotion=2)
                     if config.quick_training else SessionConfig())
         self.trainer = Trainer(engine, config.library or self.layout.packs, defaults)
+        self.secret = _secret(self.layout.root / "secret.key")
         self.runner = JobRunner(engine, self.layout, config.workers, config.scheduler,
                                 config.retention_every_s) if start_jobs else None
+
+
+def _secret(path: Path) -> bytes:
+    """The workspace's signing key (made once, readable by the server's user only)."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+    return path.read_bytes()
 
 
 @dataclass
@@ -442,8 +456,6 @@ def invite_accept(ctx: Ctx, token: str) -> Response:
 
 
 def check_username(username: str) -> str:
-    import re
-
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,63}", username or ""):
         raise InputError("a user name is 2 to 64 characters: lower-case letters, digits, '.', '_' or '-'")
     return username
@@ -665,17 +677,56 @@ def recording_page(ctx: Ctx, rid: int) -> Response:
                       may_delete=ctx.actor.role_in(rec.team_id) in ("admin", "coach") or rec.uploaded_by == ctx.user.id)
 
 
+MEDIA_LINK_S = 6 * 3600
+_VIDEO_SRC = re.compile(r'"video_src":\s*"[^"]*"')
+
+
+def _media_sig(ws: Workspace, rid: int, exp: int) -> str:
+    return hmac.new(ws.secret, f"media:{rid}:{exp}".encode(), hashlib.sha256).hexdigest()
+
+
 @handler
 def recording_report(ctx: Ctx, rid: int) -> Response:
     rec = _recording(ctx, rid)
     p = _report_path(ctx.ws, rec)
     if p is None:
         raise Denied(404, "no report yet")
-    # the report is a self-contained page: run it sandboxed (an opaque origin, no cookies)
-    return FileResponse(p, media_type="text/html; charset=utf-8", headers={
+    html = p.read_text(encoding="utf-8")
+    origin = f"{ctx.request.url.scheme}://{ctx.request.headers.get('host', '')}"
+    if rec.media_hash:
+        # the report runs sandboxed (an opaque origin without cookies): its video comes from a
+        # signed link that expires
+        exp = int(utcnow().timestamp()) + MEDIA_LINK_S
+        src = f"/recordings/{rid}/media?exp={exp}&sig={_media_sig(ctx.ws, rid, exp)}"
+        html = _VIDEO_SRC.sub(lambda m: f'"video_src": {json.dumps(origin + src)}', html, count=1)
+    else:
+        html = _VIDEO_SRC.sub('"video_src": null', html, count=1)
+    return HTMLResponse(html, headers={
         "Content-Security-Policy": "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
-                                   "style-src 'unsafe-inline'; img-src data: blob:; media-src data: blob:; font-src data:",
+                                   f"style-src 'unsafe-inline'; img-src data: blob:; media-src {origin}; font-src data:",
         "Cache-Control": "no-store"})
+
+
+@handler(auth_required=False)
+def recording_media(ctx: Ctx, rid: int) -> Response:
+    """The recording's video, for a team member or a signed link from its report."""
+    rec = ctx.db.get(Recording, rid)
+    q = ctx.request.query_params
+    if ctx.user is not None and rec is not None:
+        rec = _recording(ctx, rid)
+    else:
+        try:
+            exp = int(q.get("exp", "0"))
+        except ValueError:
+            exp = 0
+        if (rec is None or exp < utcnow().timestamp()
+                or not hmac.compare_digest(_media_sig(ctx.ws, rid, exp), q.get("sig", ""))):
+            raise Denied(404, "no such recording")
+    if rec.media_hash is None:
+        raise Denied(404, "the media of this recording was deleted")
+    return FileResponse(ctx.ws.layout.media_path(rec.media_hash, rec.media_ext),
+                        media_type="video/mp4" if rec.media_ext == ".mp4" else "application/octet-stream",
+                        headers={"Cache-Control": "private, no-store"})
 
 
 @handler
@@ -1081,6 +1132,7 @@ def make_app(ws: Workspace) -> Starlette:
         Route("/invite/{token}", invite_accept, methods=post),
         Route("/recordings/{rid:int}", recording_page, methods=get),
         Route("/recordings/{rid:int}/report", recording_report, methods=get),
+        Route("/recordings/{rid:int}/media", recording_media, methods=get),
         Route("/recordings/{rid:int}/notes", note_post, methods=post),
         Route("/recordings/{rid:int}/delete", recording_delete, methods=post),
         Route("/api/v1/recordings/{rid:int}", recording_api, methods=get),
@@ -1090,6 +1142,7 @@ def make_app(ws: Workspace) -> Starlette:
         Route("/people/{pid:int}/erase", person_erase, methods=post),
         Route("/users/{uid:int}/export", user_export, methods=get),
         Route("/users/{uid:int}/erase", user_erase, methods=post),
+        Route("/favicon.ico", lambda request: Response(status_code=204), methods=get),
         Route("/train", train_page, methods=get),
         Route("/progress", train_page, methods=get),
         Route("/review", train_page, methods=get),
