@@ -56,7 +56,10 @@ def test_sequence_folders_with_label_csv(tmp_path):
     # neutral lead, up to the apex (the brightest, last frame) and back down, neutral tail
     assert values[:15] == [0] * 15 and values[-15:] == [0] * 15
     assert max(values) == 160 and values[clip.apex_index] == 160
-    assert clip.onset_t == pytest.approx(0.5) and clip.offset_t - clip.onset_t < 0.2
+    # six frames (0.2 s at 30 fps) from the first changed frame to the last
+    assert clip.onset_t == pytest.approx(0.5)
+    assert round((clip.offset_t - clip.onset_t) * 30) + 1 == 6
+    assert sum(v > 0 for v in values) == 6
 
 
 def test_micro_pair_timing(pair_dir):

@@ -50,6 +50,8 @@ def register(kinds) -> None:
     p.add_argument("--no-align", action="store_true",
                    help="do not register expression images onto the neutral")
     p.add_argument("--limit", type=int, default=0, help="use only the first N items")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="clips analysed at once in worker processes (default 1)")
     p.add_argument("--out", type=Path, help="write clips.csv and metrics.json here")
     p.add_argument("--keep-clips", action="store_true", help="with --out, keep the mp4 clips")
     add_output_flags(p)
@@ -66,37 +68,52 @@ def _cases(args) -> list[tuple[str, float]]:
     return cases
 
 
-def evaluate(items, cases, *, fps=30.0, seq_fps=30.0, hold_s=1.0, align=True, show=False,
-             clip_dir: Path | None = None) -> tuple[list[dict], list[dict]]:
-    """Analyse every item under every ``(variant, seconds)`` case; returns
-    ``(summaries, rows)`` (one summary per case, one row per clip)."""
+def _one(job: tuple) -> dict:
+    """Render, encode, analyse and score one clip (runs in a worker process with --jobs)."""
     import tells
     from tells.emotion.cnn import CNN_CLASSES, bare_cnn
     from tells.spotting.flashes import make_clip, score_clip, write_clip
 
-    rows = []
+    item, variant, seconds, path, opts = job
+    row = {"case": f"{variant}@{seconds:g}s", "item": item.name, "label": item.label,
+           "subject": item.subject}
+    try:
+        clip = make_clip(item, flash_s=seconds, variant=variant, **opts)
+        write_clip(clip, path)
+        result = tells.analyze_video(path, report=False)
+        row.update(score_clip(result.events.to_dict(orient="records"), clip))
+        cnn = bare_cnn(clip.frames[clip.apex_index])
+        row["cnn_apex"] = CNN_CLASSES[int(np.argmax(cnn))]
+        row["face_rows"] = int((result.frames["success"] == 1).sum())
+        row["frames"] = len(clip.frames)
+    except TellsError as exc:
+        row["error"] = str(exc)
+    return row
+
+
+def evaluate(items, cases, *, fps=30.0, seq_fps=30.0, hold_s=1.0, align=True, show=False,
+             clip_dir: Path | None = None, jobs: int = 1) -> tuple[list[dict], list[dict]]:
+    """Analyse every item under every ``(variant, seconds)`` case (``jobs`` processes at
+    once); returns ``(summaries, rows)`` (one summary per case, one row per clip)."""
+    opts = {"fps": fps, "seq_fps": seq_fps, "hold_s": hold_s, "align": align}
     with tempfile.TemporaryDirectory(prefix="tells-flashes-") as tmp, \
             progress("clips", len(items) * len(cases), enabled=show, unit="clips") as advance:
         work = clip_dir or Path(tmp)
-        for variant, seconds in cases:
-            for k, item in enumerate(items):
-                row = {"case": f"{variant}@{seconds:g}s", "item": item.name,
-                       "label": item.label, "subject": item.subject}
-                try:
-                    clip = make_clip(item, flash_s=seconds, fps=fps, variant=variant,
-                                     hold_s=hold_s, seq_fps=seq_fps, align=align)
-                    path = write_clip(clip, work / f"{variant}_{seconds:g}_{k:05d}.mp4")
-                    result = tells.analyze_video(path, report=False)
-                    events = result.events.to_dict(orient="records")
-                    row.update(score_clip(events, clip))
-                    cnn = bare_cnn(clip.frames[clip.apex_index])
-                    row["cnn_apex"] = CNN_CLASSES[int(np.argmax(cnn))]
-                    row["face_rows"] = int((result.frames["success"] == 1).sum())
-                    row["frames"] = len(clip.frames)
-                except TellsError as exc:
-                    row["error"] = str(exc)
-                rows.append(row)
+        todo = [(item, variant, seconds, work / f"{variant}_{seconds:g}_{k:05d}.mp4", opts)
+                for variant, seconds in cases for k, item in enumerate(items)]
+        rows = []
+        if jobs <= 1:
+            for job in todo:
+                rows.append(_one(job))
                 advance(1)
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+                for row in pool.map(_one, todo, chunksize=4):
+                    rows.append(row)
+                    advance(1)
     return [summarise(rows, case) for case in dict.fromkeys(r["case"] for r in rows)], rows
 
 
@@ -174,7 +191,8 @@ def _handler(args) -> int:
             raise OutputError(f"{args.out}: cannot write ({exc.strerror})") from None
     summaries, rows = evaluate(items, cases, fps=args.fps, seq_fps=args.seq_fps,
                                hold_s=args.hold, align=not args.no_align,
-                               show=not (args.quiet or args.json), clip_dir=clip_dir)
+                               show=not (args.quiet or args.json), clip_dir=clip_dir,
+                               jobs=max(1, args.jobs))
     result = {"items": len(items), "kinds": dict(Counter(i.kind for i in items)),
               "cases": summaries}
     if args.out is not None:

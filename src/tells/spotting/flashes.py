@@ -234,10 +234,10 @@ def _pair_weights(flash_s: float, fps: float, variant: str, hold_s: float) -> li
 def _sequence_indices(n: int, flash_s: float, fps: float, variant: str, hold_s: float,
                       seq_fps: float) -> list[int]:
     if variant == "micro":
-        m = max(2, round(flash_s * fps))
-        half = np.linspace(0, n - 1, (m + 1) // 2 + 1)[1:]
-        up = [int(round(x)) for x in half]
-        return up + up[::-1][1 : m - len(up) + 1]
+        m = max(2, round(flash_s * fps))  # frames from the first changed one to the last
+        u = (m + 2) // 2  # rising frames, ending on the apex; the rest fall back
+        up = [int(round(x)) for x in np.linspace(0, n - 1, u + 1)[1:]]
+        return up + up[::-1][1 : 1 + m - u]
     step = seq_fps / fps
     up = [min(n - 1, int(round(k * step))) for k in range(1, int((n - 1) / step) + 2)]
     return up + [n - 1] * max(1, round(hold_s * fps)) + up[::-1][1:]
