@@ -40,6 +40,15 @@ if ! command -v npm >/dev/null 2>&1; then
     echo "install.sh: note: install Debian's 'npm' package ('tells models fetch' needs it)" >&2
   fi
 fi
+# Screen capture for the tells live tests: Debian's Xvfb and xwininfo (x11-utils).
+if ! command -v Xvfb >/dev/null 2>&1 || ! command -v xwininfo >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq && APT_UPDATED=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-utils >/dev/null
+  else
+    echo "install.sh: note: install Debian's 'xvfb' and 'x11-utils' to run the screen capture tests" >&2
+  fi
+fi
 .venv/bin/tells models fetch --quiet
 .venv/bin/tells samples fetch --quiet
 echo "tells installed: .venv/bin/tells --help"
