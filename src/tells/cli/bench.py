@@ -11,7 +11,8 @@ from tells.cli.common import add_output_flags, print_json
 
 #: ``tells bench NAME …`` → module exposing ``register(sub)`` for that benchmark
 SUB_BENCHES = {"spotting": "tells.cli.bench_spotting", "batch": "tells.cli.bench_batch",
-               "report": "tells.cli.bench_report", "live": "tells.cli.bench_live"}
+               "report": "tells.cli.bench_report", "live": "tells.cli.bench_live",
+               "serve": "tells.cli.bench_serve"}
 
 
 def register(sub) -> None:
