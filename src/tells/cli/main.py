@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "tells.cli.train",
     "tells.cli.live",
     "tells.cli.serve",
+    "tells.cli.people",
 ]
 
 
