@@ -119,3 +119,24 @@ def test_prototypes_name_their_emotions():
 def test_symmetric_smile_is_not_contempt():
     assert contempt_score({"AU12L": 3, "AU12R": 3, "AU14L": 1, "AU14R": 1}) == 0.0
     assert contempt_score({"AU12L": 0, "AU12R": 0, "AU14L": 5, "AU14R": 0}) == 0.0
+
+
+def test_smile_lifting_the_nose_wings_is_not_the_nose_wrinkler():
+    corners = [61, 291]
+    wings = [64, 48, 129, 102, 294, 278, 358, 331]
+    smile = _moved(corners, dy=-0.1)
+    smile[wings, 1] -= 0.035  # the mid-face rising with a broad smile
+    assert _aus(smile)["AU12"] >= 3.0 and _aus(smile)["AU09"] < 1.0
+    alone = _moved(wings, dy=-0.035)  # the same rise of the wings without a smile
+    assert _aus(alone)["AU09"] >= 1.0
+
+
+def test_broad_smile_pulling_the_corners_out_is_not_the_lip_stretcher():
+    right, left = [61, 146, 91], [291, 375, 321]
+    smile = _moved(right, dx=-0.14, dy=-0.095)  # out more than up, as a broad smile does
+    smile[left, 0] += 0.14
+    smile[left, 1] -= 0.095
+    assert _aus(smile)["AU12"] >= 3.0 and _aus(smile)["AU20"] < 1.0
+    stretch = _moved(right, dx=-0.14)  # the same pull sideways without the rise
+    stretch[left, 0] += 0.14
+    assert _aus(stretch)["AU20"] >= 3.0

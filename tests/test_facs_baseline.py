@@ -3,6 +3,7 @@
 import numpy as np
 
 from tells.facs.baseline import NeutralBaseline, identity_tolerance, population_neutral
+from tells.facs.features import NAMES
 
 
 def test_median_of_calm_frames_not_mean():
@@ -36,3 +37,31 @@ def test_memory_is_bounded_and_old_frames_fade():
         b.update(pop + 0.8 * tol, i / 30)
     assert b.counts.nbytes == size
     assert np.all(b.value() > pop)
+
+
+def test_expressive_frames_count_little():
+    pop, tol = population_neutral(), identity_tolerance()
+    b = NeutralBaseline()
+    for i in range(15):  # half a second at rest, then a smile held three times as long
+        b.update(pop, i / 30)
+    for i in range(15, 60):
+        b.update(pop + 1.2 * tol, i / 30, weight=0.05)
+    assert np.allclose(b.value(), pop, atol=0.2 * tol.max())
+    for i in range(60, 300):  # counted fully, the held smile becomes the neutral
+        b.update(pop + 1.2 * tol, i / 30)
+    assert np.all(b.value() > pop + 0.8 * tol)
+
+
+def test_shut_eyes_never_become_the_resting_aperture():
+    pop, tol = population_neutral(), identity_tolerance()
+    eye = [NAMES.index("eye_open_R"), NAMES.index("eye_open_L")]
+    shut = pop + 0.3 * tol
+    shut[eye] = pop[eye] - 1.0 * tol[eye]  # within the gate, but closed
+    b = NeutralBaseline()
+    for i in range(30):  # a video starting with the eyes shut (crying)
+        b.update(shut, i / 30)
+    v = b.value()
+    assert np.allclose(v[eye], pop[eye])
+    others = np.ones(len(pop), bool)
+    others[eye] = False
+    assert np.allclose(v[others], shut[others], atol=0.1 * tol.max())

@@ -241,3 +241,14 @@ def test_pressor_on_parted_lips_agrees_with_the_lips_closing():
     flow = {"AU24": 1.2, "closure": 0.0}
     assert intensities(measure(closing), x0, flow)["AU24"] >= 1.0
     assert intensities(measure(parting), x0, flow)["AU24"] == 0.0
+
+
+def test_chin_raiser_motion_on_lips_parting_from_the_neutral_is_not_accepted():
+    # a broad smile parts the lips; the flow may offer the chin raiser for the stretched lower
+    # lip, but the chin raiser pushes the lower lip up and closes them (single_face.mp4 read 5)
+    x0 = measure(reference_shape())
+    x = measure(_open_mouth())
+    flow = {"AU17": 3.0, "closure": 0.0}
+    assert intensities(x, x0, flow)["AU17"] == 0.0
+    # with the lips together the same flow is read
+    assert intensities(x0, x0, flow)["AU17"] >= 1.0

@@ -121,6 +121,14 @@ CONFIRM_ALONE = 0.35
 #: eye closure from eye darkness (fall from the neutral's): dead zone and full closure
 CLOSURE_DEAD, CLOSURE_FULL = 0.1, 0.5
 
+#: lip-corner pull sideways per unit of their rise that a smile brings without any lip
+#: stretcher (a broad smile pulls the corners out more than up: single_face.mp4 +0.14 out
+#: with +0.095 up, which read AU20 at 3-4)
+SMILE_OUT_20 = 1.5
+#: nose-wing rise per unit of lip-corner rise that a smile brings without any nose wrinkler
+#: (single_face.mp4's broad smile: wings +0.035 with corners +0.10)
+SMILE_LIFT_09 = 0.4
+
 LINEAR = list(AU_TABLE)
 _W = np.zeros((len(LINEAR), len(NAMES)))
 for _i, _n in enumerate(LINEAR):
@@ -139,8 +147,11 @@ def _linear(x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     before the dead zone)."""
     d = x - neutral
     v = _W @ d
-    # lip stretcher is sideways pull: a rising corner is the smile, not AU20
-    v[_ROW["AU20"]] -= 0.8 * max(0.0, float(d[_CORNER_RAISE].mean()))
+    # lip stretcher is sideways pull: corners pulled out as they rise are the smile, not AU20
+    smile = max(0.0, float(d[_CORNER_RAISE].mean()))
+    v[_ROW["AU20"]] -= SMILE_OUT_20 * smile
+    # a smile lifts the whole mid-face, nose wings with the cheeks: not the nose wrinkler
+    v[_ROW["AU09"]] -= SMILE_LIFT_09 * smile
     # lip pressor and chin raiser push the lips together; with the mouth open the same
     # measurements are the jaw and the lower lip stretching
     if x[_GAP] > 0.03:
@@ -169,6 +180,7 @@ def _direction(v: np.ndarray, x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     d[_ROW["AU14R"]] += 0.5 * (was - now)
     if x[_GAP] > 0.03:
         d[_ROW["AU24"]] = float(neutral[_GAP]) - float(x[_GAP])
+        d[_ROW["AU17"]] = d[_ROW["AU24"]]
     return d
 
 
@@ -267,6 +279,8 @@ def combine(out: dict[str, float], v: np.ndarray, x: np.ndarray, neutral: np.nda
             continue
         ms = m / FLOW_GAIN
         rm = 5.0 * _unit((ms - dead) / (5.0 - dead))
+        if name == "AU17" and x[_GAP] > 0.03:
+            agree = 1.0  # parted lips: the chin raiser pushes the lower lip up, closing them
         if agree > 0:
             g = float(v[_ROW[name]]) / (agree * AU_TABLE[name].dead)
             rm *= _unit(0.5 + 0.5 * g)

@@ -27,6 +27,10 @@ DATA = Path(__file__).parent / "data" / "population_neutral.json"
 BINS = 48
 #: values further than this many tolerances from the population never enter a histogram
 GATE = 2.0
+#: a frame whose mean eye aperture is more than this many tolerances below the population's
+#: shows closed or squeezed eyes: its apertures never enter the histograms (a resting face has
+#: open eyes, however small; a video may start with the eyes shut)
+EYE_GATE = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -73,16 +77,21 @@ class NeutralBaseline:
         self._value = self.pop.copy()
         self._dirty = False
         self._rows = np.arange(len(NAMES))
+        self._eye = [NAMES.index("eye_open_R"), NAMES.index("eye_open_L")]
 
-    def update(self, x: np.ndarray, t: float) -> None:
-        """Add one calm frame's measurements ``x`` at time ``t`` (seconds)."""
+    def update(self, x: np.ndarray, t: float, weight: float = 1.0) -> None:
+        """Add one calm frame's measurements ``x`` at time ``t`` (seconds), counted
+        ``weight`` times."""
         if self._last_t is not None and t > self._last_t:
             self.counts *= 0.5 ** ((t - self._last_t) / self.half_life_s)
         self._last_t = t
         pos = (x - self.lo) / self.width
         inside = (pos >= 0) & (pos < BINS)
+        e = self._eye
+        if float(x[e].mean()) < self.pop[e[0]] - EYE_GATE * self.tol[e[0]]:
+            inside[e] = False
         b = np.clip(pos, 0, BINS - 1).astype(np.int64)
-        self.counts[self._rows[inside], b[inside]] += 1.0
+        self.counts[self._rows[inside], b[inside]] += weight
         self.frames += 1
         self._dirty = True
 

@@ -25,6 +25,11 @@ MOTION_POSE = (0.12, 0.25)
 #: calm frames the neutral image must hold before skin motion is read against it (one frame's
 #: alignment jitter is not a neutral)
 MIN_NEUTRAL_FRAMES = 3
+#: weight in the neutral's histograms of a calm frame that shows an action unit (against the
+#: neutral so far) beside a calm expressionless one: a smile held for two seconds is not
+#: absorbed into the neutral (single_face.mp4: AU06 r with OpenFace .30 -> .98), while a face
+#: first seen expressive can still drift towards its resting state
+EXPRESSIVE_WEIGHT = 0.05
 #: faces whose state is kept (least recently seen dropped first)
 MAX_FACES = 32
 
@@ -62,7 +67,8 @@ def image_aus(aligned: np.ndarray, crop: np.ndarray | None, yaw: float = 0.0) ->
 class AUStage:
     """Pipeline stage adding ``AUxx_r``/``AUxx_c`` and the unilateral columns.
 
-    Each ``face_id`` has its own :class:`NeutralBaseline`, fed with calm frames. The last
+    Each ``face_id`` has its own :class:`NeutralBaseline`, fed with calm frames (those
+    showing an action unit count :data:`EXPRESSIVE_WEIGHT`). The last
     intensities of a face are kept in :meth:`latest` for the emotion stage.
     """
 
@@ -99,11 +105,14 @@ class AUStage:
         calm = (speed < CALM_SPEED and abs(obs.pose[0]) < CALM_POSE
                 and abs(obs.pose[1]) < CALM_POSE and not obs.quality.get("blur", False)
                 and not obs.quality.get("partial", False))
-        if calm or st.baseline.frames == 0:
+        first = st.baseline.frames == 0
+        if first:
             st.baseline.update(x, obs.t)
         st.prev, st.prev_t = geo[:, :2].copy(), obs.t
         neutral = st.baseline.value()
         aus = intensities(x, neutral)
+        if calm and not first:  # a held expression must not become the neutral
+            st.baseline.update(x, obs.t, 1.0 if max(aus.values()) < 1.0 else EXPRESSIVE_WEIGHT)
         if obs.crop is not None:
             g = gray(obs.crop)
             pts = (crop_points(obs.landmarks, obs.crop_matrix) if obs.crop_matrix is not None
