@@ -5,6 +5,7 @@ durations measured on screen."""
 from __future__ import annotations
 
 import csv
+import json
 import io
 import os
 import queue
@@ -270,7 +271,6 @@ def test_fresh_install_reaches_the_first_flash(tmp_path):
                 url = line.split()[3]
         assert url.startswith("http://127.0.0.1:")
         assert any("building the starter pack" in ln for ln in said), said
-        import json
         import urllib.request
 
         state = json.load(urllib.request.urlopen(url + "api/state"))
@@ -294,3 +294,59 @@ def test_fresh_install_reaches_the_first_flash(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_video_clip_plays_every_frame_within_one_display_frame(tmp_path):
+    """A clip item (real video frames with their own presentation times) is played at true
+    speed: each frame appears at the first display frame at or after its time, measured from
+    requestAnimationFrame timestamps, and the canvas shows the clip's frames in order."""
+    from tells.io.samples import sample_path
+    from tells.trainer.clips import add_clip, read_span
+    from tells.trainer.packs import new_pack
+
+    frames = read_span(sample_path("single_face.mp4"), 0.6, 1.3)  # the smile's onset
+    pack = new_pack(tmp_path / "lib", "clips", "studio")
+    item = add_clip(pack, frames, len(frames) - 1, name="smile", emotion="happiness",
+                    aus="6+12", aus_source="prototype", face_key="sample", status="accepted",
+                    origin={})
+    pack.save()
+    t_ms = item.clip["t_ms"]
+    assert len(t_ms) == len(frames) > 12 and t_ms[0] == 0.0
+    cfg = SessionConfig(emotions=("happiness",), test_items_per_emotion=1,
+                        practice_per_emotion=0, lessons=False, neutral_before_ms=1000)
+    with running_server(tmp_path / "t.db", tmp_path / "lib", cfg) as (srv, trainer), \
+            browser_page() as (page, errors):
+        page.goto(srv.url)
+        page.wait_for_selector("#trainee")
+        period = float(page.get_attribute("body", "data-frame-period"))
+        page.fill("#trainee", "Clip")
+        page.keyboard.press("Enter")
+        wait_step(page, 0)
+        page.wait_for_selector("#stage[data-ready]")
+        page.evaluate(SAMPLER)
+        page.wait_for_selector("#answers[data-ready]", timeout=30_000)
+        page.wait_for_timeout(100)
+        samples = page.evaluate("() => window.__samples.slice()")
+        log = json.loads(page.get_attribute("#stage", "data-clip-log"))
+        assert int(page.get_attribute("#stage", "data-clip")) == len(t_ms)
+        page.keyboard.press(key_for("happiness"))
+        wait_step(page, 1)
+        assert errors == []
+    with Session(trainer.engine) as s:
+        (a,) = s.scalars(select(Answer)).all()
+    assert 1 <= a.flash_attempts <= 3
+    # every frame after the neutral one, in order, each within one display frame of its time
+    # (the flash is shown again, up to three times, when a dropped display frame made it late)
+    assert [k for k, _, _ in log] == list(range(1, len(t_ms)))
+    due = [t - t_ms[1] for t in t_ms]
+    for k, shown_at, want in log:
+        assert want == pytest.approx(due[k])
+        assert abs(shown_at - want) <= period, (k, shown_at, want)
+    # the trial lasted the clip's length (its last frame shown one frame interval)
+    assert a.set_ms == pytest.approx(due[-1] + t_ms[-1] - t_ms[-2], abs=0.01)
+    assert abs(a.measured_ms - a.set_ms) <= a.frame_period_ms
+    # what the canvas showed: the neutral frame, then changing clip frames, then neutral again
+    states = [s for s in samples if s[2]]
+    on = [c for c, _, st in states if st == "expression"]
+    assert states[0][2] == "neutral" and states[-1][2] == "neutral-after"
+    assert len(set(on)) >= len(t_ms) // 2  # frames of the clip change on screen

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -153,6 +154,28 @@ def test_build_from_analysis_items_wait_for_review(tmp_path):
                                      headers={"Content-Type": "application/json"})
         assert json.load(urllib.request.urlopen(req)) == {"item": key, "status": "accepted"}
     assert [i.key for i in load_items(lib)] == [key]
+
+    # the same events as video clips: only with the consent of the people recorded
+    with pytest.raises(InputError, match="consent"):
+        build_from_analysis(out, "clips", library=lib, clips=True)
+    clips = build_from_analysis(out, "clips", library=lib, clips=True,
+                                consent="Wolfgang Langer, Pexels licence, 2026-12-01")
+    (it,) = clips.items
+    assert it.status == "pending" and it.origin["consent"].startswith("Wolfgang")
+    import av
+
+    with av.open(str(video)) as c:  # the frames presented from 0 s to the offset + 0.25 s
+        st = c.streams.video[0]
+        times = [float(f.pts * st.time_base) for f in c.decode(st)]
+    want = [t for t in times if t <= 1.25 + 0.25 + 1e-6]
+    assert len(it.clip["t_ms"]) == len(want)
+    assert np.allclose(it.clip["t_ms"], [1000 * (t - want[0]) for t in want], atol=0.01)
+    assert it.clip["apex"] == int(np.argmin([abs(t - 0.83) for t in want]))
+    with running_server(tmp_path / "t.db", lib) as (srv, _):
+        r = urllib.request.urlopen(srv.url + f"media/{it.key}/clip/f{len(want) - 1:03d}.jpg")
+        assert r.headers["Content-Type"] == "image/jpeg" and r.read()[:2] == b"\xff\xd8"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(srv.url + f"media/{it.key}/clip/f{len(want):03d}.jpg")
 
 
 def test_frames_folder_builds_a_full_pack(tmp_path):

@@ -62,6 +62,12 @@ def register(sub) -> None:
                    help="photos: action-unit intensities for the warp, 0..5, comma-separated for "
                    "several (default 5: the full expression; lower values scale every unit down, "
                    "e.g. 2 or 3 for advanced practice)")
+    b.add_argument("--clips", action="store_true",
+                   help="analysis: make each event a video clip played at true speed (needs "
+                   "--consent)")
+    b.add_argument("--consent", metavar="TEXT",
+                   help="analysis clips: who agreed to their faces being used for training, and "
+                   "when (stored with each item)")
     b.add_argument("--emotion", metavar="E[,E…]",
                    help="photos: only these emotions, comma-separated (default: all seven)")
     _common(b)
@@ -200,7 +206,8 @@ def _pack_build(args) -> int:
     elif kind == "analysis":
         with progress("extracting events", None, enabled=show, unit="events") as adv:
             pack = sources.build_from_analysis(args.source[0], args.name, library=args.library,
-                                               replace=args.replace, progress=adv)
+                                               replace=args.replace, progress=adv,
+                                               clips=args.clips, consent=args.consent)
     else:
         levels = sources.check_intensities(_floats(args.intensity, "--intensity"))
         emos = [check_emotion(e) for e in _names(args.emotion)] or list(EMOTIONS)

@@ -5,6 +5,7 @@ action units. A *pack* is a folder of items in the trainer's library::
 
     LIBRARY/<pack>/manifest.json
     LIBRARY/<pack>/items/<item>/neutral.png, expression.png   (registered, same size)
+    LIBRARY/<pack>/items/<item>/clip/f000.jpg …                  (video-clip items only)
 
 Packs are built from a user's folder (``PACK/<emotion>/<item>/neutral.(png|jpg)`` and
 ``expression.(png|jpg)``, see :func:`build_from_folder`), from analyses and from the face warp
@@ -29,6 +30,7 @@ from tells.trainer.images import IMAGE_SUFFIXES, write_png
 from tells.trainer.validate import PreparedPair, prepare_pair
 
 MANIFEST = "manifest.json"
+CLIP_DIR = "clip"
 STATUSES = ("accepted", "pending", "rejected")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -62,6 +64,9 @@ class Item:
     status: str = "accepted"
     marks: list[dict] = field(default_factory=list)
     origin: dict = field(default_factory=dict)
+    #: video-clip items: ``{"t_ms": [0, 41.7, …], "apex": k}``, one presentation time per
+    #: frame ``clip/f000.jpg …`` (true speed, from the video's timestamps); empty for a photo pair
+    clip: dict = field(default_factory=dict)
     pack_dir: Path | None = None
 
     @property
@@ -75,6 +80,28 @@ class Item:
     @property
     def expression(self) -> Path:
         return self.pack_dir / "items" / self.id / "expression.png"
+
+    def clip_frame(self, k: int) -> Path:
+        return self.pack_dir / "items" / self.id / CLIP_DIR / f"f{k:03d}.jpg"
+
+    @property
+    def clip_ms(self) -> float:
+        """How long the clip runs from its first frame after the neutral one to its end (its
+        last frame shown for one frame interval); 0 for a photo pair."""
+        t = self.clip.get("t_ms") or []
+        if len(t) < 2:
+            return 0.0
+        return float(t[-1] - t[1] + (t[-1] - t[-2]))
+
+    def media_file(self, name: str) -> Path | None:
+        """The file behind a media name the app asks for (``neutral.png``, ``expression.png``,
+        ``clip/f007.jpg``), or None."""
+        if name in ("neutral.png", "expression.png"):
+            return self.neutral if name == "neutral.png" else self.expression
+        m = re.fullmatch(rf"{CLIP_DIR}/f(\d{{3}})\.jpg", name)
+        if m and int(m.group(1)) < len(self.clip.get("t_ms") or []):
+            return self.clip_frame(int(m.group(1)))
+        return None
 
     def to_json(self) -> dict:
         d = asdict(self)

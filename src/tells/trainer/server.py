@@ -36,7 +36,7 @@ _STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "index.html
 HOST = "127.0.0.1"
 _NAME = "[A-Za-z0-9][A-Za-z0-9_.-]*"
 _ITEM = "[A-Za-z0-9][A-Za-z0-9_.+-]*"
-_MEDIA_RE = re.compile(rf"^({_NAME})/({_ITEM})/(neutral|expression)\.png$")
+_MEDIA_RE = re.compile(rf"^({_NAME})/({_ITEM})/(neutral\.png|expression\.png|clip/f\d{{3}}\.jpg)$")
 PAGES = ("/", "/index.html", "/progress", "/review", "/train")
 
 
@@ -138,10 +138,11 @@ def trainer_routes(scope_of: ScopeOf) -> list[Route]:
         if not m:
             return _error(404, "not found")
         it = find_item(scope.trainer.library, f"{m.group(1)}/{m.group(2)}")
-        f = None if it is None else (it.neutral if m.group(3) == "neutral" else it.expression)
+        f = None if it is None else it.media_file(m.group(3))  # clip frames: video-clip items
         if f is None or not f.is_file():
             return _error(404, "no such image")
-        return _file(f.read_bytes(), "image/png", cache=True)
+        return _file(f.read_bytes(), "image/jpeg" if f.suffix == ".jpg" else "image/png",
+                     cache=True)
 
     def state(request, scope, _):
         t = scope.trainer

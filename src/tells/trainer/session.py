@@ -3,7 +3,8 @@ score report and progress history.
 
 A session's plan is fixed at its start and stored with it; the practice flash duration is not
 in the plan but follows the staircase replayed from the stored practice answers, so a session
-can be resumed after a restart. Everything a browser sends is checked here.
+can be resumed after a restart. A video-clip item plays at true speed: its trial's duration is
+the clip's. Everything a browser sends is checked here.
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ def item_json(it: Item, with_marks: bool) -> dict:
         "neutral": f"/media/{it.key}/neutral.png",
         "expression": f"/media/{it.key}/expression.png",
     }
+    if it.clip:
+        d["clip"] = {"frames": [f"/media/{it.key}/clip/f{k:03d}.jpg"
+                                for k in range(len(it.clip["t_ms"]))],
+                     "t_ms": list(it.clip["t_ms"])}
     if with_marks:
         d.update(emotion=it.emotion, aus=it.aus, aus_source=it.aus_source, marks=it.marks)
     return d
@@ -229,7 +234,9 @@ class Trainer:
                     "aus": it.aus, "aus_named": [[a.code, a.name] for a in action_units(it.aus)],
                     "item": item_json(it, True)}
         set_ms = cfg.test_ms
-        if st["phase"] == "practice":
+        if it.clip:  # a clip plays at true speed, whatever the phase
+            set_ms = round(it.clip_ms, 2)
+        elif st["phase"] == "practice":
             prac = [a.correct for a in s.answers if a.phase == "practice"]
             set_ms = Staircase.replay(prac).current_ms
         return {**base, "kind": "trial", "phase": st["phase"], "set_ms": set_ms,

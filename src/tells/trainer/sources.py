@@ -104,12 +104,19 @@ def _face_boxes(analysis_dir: Path) -> dict[tuple[int, str], tuple[float, float,
 
 def build_from_analysis(analysis_dir: str | Path, name: str | None = None, *,
                         library: str | Path | None = None, replace: bool = False,
-                        analyze=None, progress=None) -> Pack:
+                        analyze=None, progress=None, clips: bool = False,
+                        consent: str | None = None) -> Pack:
     """Turn the events of an analysis folder into items waiting for review.
 
     Events whose emotion is not one of the seven, whose frames cannot be read, or whose onset
-    and apex frames fail validation are left out and listed in ``pack.problems``.
+    and apex frames fail validation are left out and listed in ``pack.problems``. With
+    ``clips``, each event becomes a video clip (a little before its onset to a little after
+    its offset, :mod:`tells.trainer.clips`) instead of a still pair; clips of a recording need
+    ``consent``: who agreed to their faces being used for training, recorded with each item.
     """
+    if clips and not (consent or "").strip():
+        raise InputError("video clips of a recording need the consent of the people in it: "
+                         "add --consent 'who agreed, and when' (it is stored with each item)")
     d = Path(analysis_dir)
     video, rows = read_events(d)
     events, problems = [], []
@@ -147,11 +154,31 @@ def build_from_analysis(analysis_dir: str | Path, name: str | None = None, *,
             pack.problems.append(Problem(where, str(exc)))
             continue
         aus = r.get("aus") or ""
-        add_item(pack, f"ev{onset:06d}-{apex:06d}-f{face_id}", pair, emotion=emo, aus=aus,
+        origin = {"video": str(video), "onset_frame": onset, "apex_frame": apex,
+                  "face_id": face_id, "kind": r.get("kind"), "confidence": r.get("confidence")}
+        item_id = f"ev{onset:06d}-{apex:06d}-f{face_id}"
+        if clips:
+            from tells.trainer.clips import MAX_CLIP_S, PAD_S, add_clip, read_span
+
+            try:
+                t_on, t_apex, t_off = (float(r[k]) for k in ("onset_t", "apex_t", "offset_t"))
+                start = max(0.0, t_on - PAD_S)
+                span = read_span(video, start, min(t_off + PAD_S, start + MAX_CLIP_S))
+                k = int(np.argmin([abs(t - t_apex) for t, _ in span]))
+                add_clip(pack, span, k, name=where, emotion=emo, aus=aus, aus_source="event",
+                         face_key=f"{video.name}#{face_id}", status="pending",
+                         origin={**origin, "consent": consent.strip()}, analyze=analyze,
+                         near=boxes.get((onset, face_id)), item_id=item_id)
+            except (KeyError, TypeError, ValueError):
+                pack.problems.append(Problem(where, "no onset_t/apex_t/offset_t times to cut a clip"))
+            except InputError as exc:
+                pack.problems.append(Problem(where, str(exc)))
+            if progress:
+                progress(1)
+            continue
+        add_item(pack, item_id, pair, emotion=emo, aus=aus,
                  aus_source="event", face_key=f"{video.name}#{face_id}", status="pending",
-                 origin={"video": str(video), "onset_frame": onset, "apex_frame": apex,
-                         "face_id": face_id, "kind": r.get("kind"),
-                         "confidence": r.get("confidence")})
+                 origin=origin)
         if progress:
             progress(1)
     return finish_pack(pack, f"{d}: no usable event")

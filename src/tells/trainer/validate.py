@@ -55,6 +55,8 @@ class PreparedPair:
     landmarks: np.ndarray
     identity_distance: float
     registration_residual: float
+    #: 2×3 matrix taking the neutral image's pixels to the prepared square
+    crop: np.ndarray | None = None
 
 
 def _chroma_hist(crop: np.ndarray) -> np.ndarray:
@@ -75,6 +77,23 @@ def identity_distance(crop_a: np.ndarray, crop_b: np.ndarray) -> float:
 
     return float(cv2.compareHist(_chroma_hist(crop_a), _chroma_hist(crop_b),
                                  cv2.HISTCMP_BHATTACHARYYA))
+
+
+def crop_matrix(box) -> np.ndarray:
+    """2×3 matrix taking image pixels to the ``OUT_SIZE`` square around a face box
+    (x, y, w, h): :data:`CROP_MARGIN` times its larger side."""
+    x, y, w, h = (float(v) for v in box)
+    s = OUT_SIZE / (CROP_MARGIN * max(w, h))
+    cx, cy = x + w / 2, y + h / 2
+    return np.array([[s, 0, OUT_SIZE / 2 - s * cx], [0, s, OUT_SIZE / 2 - s * cy]])
+
+
+def crop_frame(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``image`` resampled to the prepared square by :func:`crop_matrix`'s ``matrix``."""
+    import cv2
+
+    return cv2.warpAffine(image, matrix, (OUT_SIZE, OUT_SIZE), flags=cv2.INTER_AREA,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
 
 
 def main_face(faces: list, label: str, name: str, near=None):
@@ -168,17 +187,14 @@ def prepare_pair(
             "eye span); use a pair taken from the same view"
         )
     # crop: a square around the neutral face, the expression warped into the same frame
-    x, y, w, h = (float(v) for v in fn.box)
-    side = CROP_MARGIN * max(w, h)
-    s = OUT_SIZE / side
-    cx, cy = x + w / 2, y + h / 2
-    crop = np.array([[s, 0, OUT_SIZE / 2 - s * cx], [0, s, OUT_SIZE / 2 - s * cy]])
+    crop = crop_matrix(fn.box)
     expr_to_crop = crop @ np.vstack([m, [0, 0, 1]])
     size = (OUT_SIZE, OUT_SIZE)
     kw = dict(flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
     out_n = cv2.warpAffine(imgs[0], crop, size, **kw)
     out_e = cv2.warpAffine(imgs[1], expr_to_crop, size, **kw)
     return PreparedPair(
+        crop=crop,
         neutral=out_n,
         expression=out_e,
         landmarks=apply_affine(expr_to_crop, le),

@@ -2,7 +2,9 @@
 // The flash is frame-accurate: both images are decoded (ImageBitmap) before a trial, drawn on
 // one canvas inside requestAnimationFrame callbacks (neutral -> expression -> neutral, the
 // canvas is never cleared), and the on-screen time is measured from the rAF timestamps of the
-// frame that showed the expression and the frame that replaced it.
+// frame that showed the expression and the frame that replaced it. A video-clip item plays the
+// same way at true speed: every clip frame is decoded first and drawn at the first display
+// frame at or after its own presentation time (from the video's timestamps).
 "use strict";
 
 const app = document.getElementById("app");
@@ -91,6 +93,52 @@ function flash(canvas, neutral, expression, setMs, beforeMs) {
           return;
         }
         frames += 1;
+      }
+      requestAnimationFrame(tick);
+    }
+    requestAnimationFrame(tick);
+  });
+}
+
+// Play a clip: frames[0] (the neutral face) for beforeMs, then frames[1..] each at its time
+// tMs[k] - tMs[1] after frames[1] appeared, the last one for one frame interval, then
+// frames[0] again. Resolves with the measured on-screen time of frames[1..] and, per frame,
+// when it appeared against when it should have (ms after frames[1]).
+function flashClip(canvas, frames, tMs, beforeMs) {
+  const ctx = canvas.getContext("2d", { alpha: false });
+  const half = (framePeriod || 16.67) / 2;
+  const n = frames.length;
+  const due = tMs.map((t) => t - tMs[1]);
+  const end = due[n - 1] + (tMs[n - 1] - tMs[n - 2]);
+  return new Promise((resolve) => {
+    let t0 = null, tOn = null, k = 0, frames_ = 0;
+    const log = [];
+    function tick(ts) {
+      if (t0 === null) {
+        ctx.drawImage(frames[0], 0, 0, canvas.width, canvas.height); t0 = ts;
+        canvas.dataset.showing = "neutral";
+      } else if (tOn === null) {
+        if (ts - t0 >= beforeMs - half) {
+          ctx.drawImage(frames[1], 0, 0, canvas.width, canvas.height);
+          tOn = ts; k = 1; frames_ = 1; log.push([1, 0, 0]);
+          canvas.dataset.showing = "expression";
+        }
+      } else {
+        if (k === n - 1 && ts - tOn >= end - half) {
+          ctx.drawImage(frames[0], 0, 0, canvas.width, canvas.height);
+          canvas.dataset.showing = "neutral-after";
+          const maxErr = Math.max(...log.map(([, at, want]) => Math.abs(at - want)), Math.abs(ts - tOn - end));
+          resolve({ measured_ms: ts - tOn, measured_frames: frames_, t_off: ts, log, max_error_ms: maxErr });
+          return;
+        }
+        frames_ += 1;
+        // one clip frame per display frame at most: a frame is never skipped; one drawn late
+        // (a dropped display frame) shows in the log and makes the flash count as missed
+        if (k + 1 < n && ts - tOn >= due[k + 1] - half) {
+          k += 1;
+          ctx.drawImage(frames[k], 0, 0, canvas.width, canvas.height);
+          log.push([k, ts - tOn, due[k]]);
+        }
       }
       requestAnimationFrame(tick);
     }
@@ -210,19 +258,27 @@ async function trialPage(step) {
     h("div", { class: "trial" }, stage, h("div", {}, buttons, fb,
       h("p", { class: "hint" }, "Keys 1–7 answer."))),
   );
-  let neutral, expression;
+  const clip = step.item.clip;
+  let neutral, expression, clipFrames;
   try {
-    [neutral, expression] = await Promise.all([loadBitmap(step.item.neutral), loadBitmap(step.item.expression)]);
+    if (clip) clipFrames = await Promise.all(clip.frames.map(loadBitmap));
+    else [neutral, expression] = await Promise.all([loadBitmap(step.item.neutral), loadBitmap(step.item.expression)]);
   } catch (err) { fb.className = "feedback bad"; fb.textContent = err.message; return; }
   stage.dataset.ready = "1";
+  if (clip) stage.dataset.clip = String(clip.frames.length);
   timing = null;
-  // A flash that missed its duration by more than a display frame (a dropped frame when the
-  // computer is busy) is not a valid trial: show it again, up to three times in all.
+  // A flash that missed its duration (a clip: any frame's time) by more than a display frame
+  // (a dropped frame when the computer is busy) is not a valid trial: show it again, up to
+  // three times in all.
   let t, attempts = 0;
+  const tol = framePeriod || 16.67;
   do {
     attempts += 1;
-    t = await flash(canvas, neutral, expression, step.set_ms, attempts === 1 ? step.neutral_before_ms : 700);
-  } while (Math.abs(t.measured_ms - step.set_ms) > (framePeriod || 16.67) && attempts < 3);
+    const before = attempts === 1 ? step.neutral_before_ms : 700;
+    t = clip ? await flashClip(canvas, clipFrames, clip.t_ms, before)
+      : await flash(canvas, neutral, expression, step.set_ms, before);
+  } while ((clip ? t.max_error_ms : Math.abs(t.measured_ms - step.set_ms)) > tol && attempts < 3);
+  if (clip) stage.dataset.clipLog = JSON.stringify(t.log);
   t.flash_attempts = attempts;
   stage.dataset.flashAttempts = attempts;
   tOff = t.t_off; timing = t;
