@@ -140,3 +140,21 @@ def test_analyze_faces_must_be_positive(tmp_path):
                 "--faces", "0")
     assert p.returncode != 0 and "Traceback" not in p.stderr
     assert p.stderr.strip().splitlines()[-1].startswith("tells: error: --faces")
+
+
+def test_cut_to_someone_else_at_the_same_place_is_a_new_id(tmp_path, wolfgang_frames):
+    """A hard cut from one man to another person and back: the mesh would happily follow the
+    second face; the descriptor check gives it its own id, and the first man his back."""
+    other = _frames("single_face.mp4")
+    frames = wolfgang_frames[:72] + other[:72] + wolfgang_frames[100:172]
+    path = write_video(tmp_path / "cut.mp4", frames, fps=24)
+    with open_video(path) as src:
+        table, _ = run(src, Settings(), [])
+    df = table.to_frame()
+    df = df[df["success"] == 1]
+    part = pd.cut(df["frame"], [-1, 71, 143, 10**6], labels=["P1", "Q", "P2"])
+    ids = df.groupby(part, observed=True)["face_id"].agg(lambda s: sorted(set(s)))
+    assert len(ids["P1"]) == 1 and ids["P2"] == ids["P1"], ids.to_dict()
+    assert len(ids["Q"]) == 1 and ids["Q"] != ids["P1"], ids.to_dict()
+    # never two rows of one id in a frame
+    assert not df.duplicated(["frame", "face_id"]).any()

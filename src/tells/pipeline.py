@@ -123,7 +123,7 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
                 emit(frame, faces)
         if previous is not None:
             emit(*previous)
-        _merge_ids(table, tracker.merges)
+        _relabel(table, tracker.relabels)
         for st in stages:
             st.finish()
     finally:
@@ -135,11 +135,12 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     return table, stats
 
 
-def _merge_ids(table: FrameTable, merges: list[tuple[int, int]]) -> None:
-    """Relabel the rows of provisional ids the tracker later found to be an earlier person
-    (the two ids were never on screen together)."""
-    col = table._index["face_id"]
-    for old, new in merges:
+def _relabel(table: FrameTable, relabels: list[tuple[int, int, float, float]]) -> None:
+    """Give rows the id the tracker found out later they belong to (``(id, new id, from t,
+    to t)``: a provisional id that was an earlier person, or a track that had slid onto
+    someone else)."""
+    col, tcol = table._index["face_id"], table._index["timestamp"]
+    for old, new, t0, t1 in relabels:
         for block in table._blocks:
-            ids = block[:, col]
-            ids[ids == old] = new
+            hit = (block[:, col] == old) & (block[:, tcol] >= t0) & (block[:, tcol] < t1)
+            block[hit, col] = new

@@ -55,14 +55,22 @@ def _centre(b) -> np.ndarray:
     return np.array([b[0] + b[2] / 2, b[1] + b[3] / 2])
 
 
-#: track ages (s) at which a descriptor of the face is taken for re-identification
-DESCRIBE_AT_S = (0.3, 2.0, 8.0, 30.0, 120.0)
+#: track ages (s) at which a descriptor of the face is taken for re-identification; after
+#: the last, one every ``DESCRIBE_EVERY_S``
+DESCRIBE_AT_S = (0.3, 2.0, 8.0)
+DESCRIBE_EVERY_S = 10.0
+#: a tracked face whose descriptor is this far from its person's is someone else (a cut, or
+#: the mesh slid onto a neighbour): it gets an id of its own
+SPLIT_DISTANCE = 0.75
+#: a jump of the box this large (relative to its width) in one frame triggers that check
+JUMP = 0.35
+#: ... and it takes this many descriptors, this far apart (s), all that far, to split (one
+#: blurred view is not enough); the rows since the first of them get the new id
+SPLIT_VIEWS, SPLIT_EVERY_S = 3, 0.15
 #: crop side, relative to the face, searched for a lost face
 SEARCH_FACTOR = 2.8
 #: minimum detector score inside the search region (the region already says where to look)
 SEARCH_CONFIDENCE = 0.35
-#: a face re-found in its region after this long gets its descriptor checked
-CHECK_AFTER_S = 0.5
 #: a track whose id is in doubt is looked at again this often, for this long
 DOUBT_EVERY_S, DOUBT_FOR_S = 0.25, 3.0
 
@@ -83,6 +91,21 @@ class _Track:
     samples: list = field(default_factory=list, repr=False)  # this track's descriptors
     last_check: float = 0.0
     seen_with: set = field(default_factory=set)  # ids on screen at the same time
+    check_now: bool = False  # the box jumped: is it still the same person?
+    suspect: list = field(default_factory=list, repr=False)  # (t, descriptor) far from its id
+
+    def describe_due(self, t: float) -> bool:
+        age = t - self.started
+        if self.described < len(DESCRIBE_AT_S):
+            return age >= DESCRIBE_AT_S[self.described]
+        extra = self.described - len(DESCRIBE_AT_S) + 1
+        return age >= DESCRIBE_AT_S[-1] + extra * DESCRIBE_EVERY_S
+
+
+def _jumped(old, new) -> bool:
+    w = max(old[2], 1.0)
+    return bool(np.linalg.norm(_centre(new) - _centre(old)) / w > JUMP
+                or abs(new[2] - old[2]) / w > JUMP)
 
 
 def _frontal(lm: np.ndarray) -> bool:
@@ -171,9 +194,10 @@ class FaceTracker:
         self._described_this_frame = False
         self.detections_run = 0
         self.descriptors_run = 0
-        #: (provisional id, the earlier person's id) for ids found later to be one person;
-        #: the tracker carries the earlier id from then on, a table can be relabelled
-        self.merges: list[tuple[int, int]] = []
+        #: ``(id, new id, from t, to t)``: rows of ``id`` in that time span belong to ``new
+        #: id`` (found out later: a provisional id that was an earlier person, or a track
+        #: that had slid onto someone else); the tracker carries the new id from ``to t`` on
+        self.relabels: list[tuple[int, int, float, float]] = []
 
     @property
     def identity_log(self) -> list[dict]:
@@ -254,7 +278,9 @@ class FaceTracker:
             if lm is None:
                 tr.lost = True
                 continue
-            tr.box, tr.last_seen = _box_of(lm), t
+            box = _box_of(lm)
+            tr.check_now |= _jumped(tr.box, box)
+            tr.box, tr.last_seen = box, t
             found.append((tr, lm))
         active = [tr for tr, _ in found]
 
@@ -303,12 +329,10 @@ class FaceTracker:
                 if tr.doubt and t - tr.last_check >= DOUBT_EVERY_S and tr.box[2] >= 24:
                     self._look_again(tr, image, lm, t, on_screen)
                     break
-                if (tr.described < len(DESCRIBE_AT_S)
-                        and t - tr.started >= DESCRIBE_AT_S[tr.described]
-                        and tr.box[2] >= 40 and _frontal(lm)):
-                    tr.descriptor = self._describe(image, lm)
-                    self.gallery.add(tr.face_id, tr.descriptor)
-                    tr.described += 1
+                if tr.suspect and t - tr.suspect[-1][0] < SPLIT_EVERY_S:
+                    continue
+                if (tr.check_now or tr.describe_due(t)) and tr.box[2] >= 40 and _frontal(lm):
+                    self._describe_track(tr, image, lm, t, on_screen)
                     break
         # forget tracks lost for too long (their identities stay in the gallery)
         keep_s = max(s.track_keep_s, s.lost_search_s)
@@ -330,35 +354,44 @@ class FaceTracker:
         return hit
 
     def _resume(self, tr: _Track, det: Detection, image, t: float, found, active) -> bool:
-        """Pick up lost track ``tr`` on detection ``det`` if the mesh holds and, after a longer
-        gap, the face still looks like the same person."""
+        """Pick up lost track ``tr`` on detection ``det`` if the mesh holds and the face still
+        looks like the same person (checked at once when frontal, else at the next frontal
+        frame). A different face where the lost one was starts a track of its own."""
         lm = mesh_in_crop(tr.mesher, image, det.box, factor=1.6)
         if lm is None:
             return False
-        gap = t - tr.last_seen
-        if gap > CHECK_AFTER_S and tr.face_id in self.gallery.identities and self.settings.reid:
-            d = self._describe(image, lm)
-            ident = self.gallery.identities[tr.face_id]
-            if d is not None and ident.descriptors and ident.distance(d) > 0.7:
-                # someone else where the lost face was: not this id
-                return False
+        ident = self.gallery.identities.get(tr.face_id)
+        if self.settings.reid and ident is not None and ident.descriptors:
+            if _box_of(lm)[2] >= 40 and _frontal(lm):
+                d = self._describe(image, lm)
+                if ident.distance(d) > SPLIT_DISTANCE:  # someone else where the lost face was
+                    self._tracks.remove(tr)
+                    self._start(det, image, t, found, active, mesher=tr.mesher, lm=lm,
+                                descriptor=d)
+                    return True
+            else:
+                tr.check_now = True
         tr.box, tr.last_seen, tr.lost, tr.confidence = _box_of(lm), t, False, det.score
         found.append((tr, lm))
         active.append(tr)
         return True
 
-    def _start(self, det: Detection, image, t: float, found, active) -> None:
-        """A face not tracked now: mesh it, then decide its id (earlier or new)."""
-        mesher = self._mesher()
-        lm = mesh_in_crop(mesher, image, det.box, factor=1.6)
-        if lm is None:  # the mesh disagrees with the detector: not a usable face
-            self._pool.append(mesher)
-            return
+    def _start(self, det: Detection, image, t: float, found, active,
+               mesher: FaceMesher | None = None, lm: np.ndarray | None = None,
+               descriptor: np.ndarray | None = None) -> None:
+        """A face not tracked now: mesh it (unless ``lm`` is given, meshed by ``mesher``),
+        then decide its id (earlier or new)."""
+        if lm is None:
+            mesher = self._mesher()
+            lm = mesh_in_crop(mesher, image, det.box, factor=1.6)
+            if lm is None:  # the mesh disagrees with the detector: not a usable face
+                self._pool.append(mesher)
+                return
         present = {tr.face_id for tr in active}
         decision = Decision(None, float("inf"), float("inf"), False, "first person")
-        descriptor = None
         if self.gallery.identities.keys() - present and self.settings.reid:
-            descriptor = self._describe(image, lm) if det.w >= 24 else None
+            if descriptor is None and det.w >= 24:
+                descriptor = self._describe(image, lm)
             decision = self.gallery.decide(descriptor, present)
         if decision.face_id is not None:
             face_id, kind = decision.face_id, "returned"
@@ -381,6 +414,47 @@ class FaceTracker:
         found.append((tr, lm))
         active.append(tr)
 
+    def _describe_track(self, tr: _Track, image, lm, t: float, on_screen: set[int]) -> None:
+        """A descriptor of a tracked face: it joins its person's, unless it is plainly someone
+        else, who then gets an id of their own (an earlier one or a new one)."""
+        d = self._describe(image, lm)
+        ident = self.gallery.identities.get(tr.face_id)
+        due = tr.describe_due(t)
+        tr.check_now = False
+        if ident is not None and ident.descriptors and ident.distance(d) > SPLIT_DISTANCE:
+            tr.suspect.append((t, d))
+            tr.check_now = True
+            if len(tr.suspect) < SPLIT_VIEWS:
+                return
+            since = tr.suspect[0][0]
+            d = np.mean([v for _, v in tr.suspect], axis=0)
+            tr.suspect, tr.check_now = [], False
+            if ident.distance(d) <= SPLIT_DISTANCE:
+                return
+            old = tr.face_id
+            present = on_screen | {old}
+            decision = self.gallery.decide(d, present)
+            if decision.face_id is None:
+                tr.face_id = self._next_id
+                self._next_id += 1
+            else:
+                tr.face_id = decision.face_id
+            decision.note = (f"the face tracked as {old} is someone else (distance "
+                             f"{ident.distance(d):.2f} from {old}): {decision.note}")
+            self.relabels.append((old, tr.face_id, since, t))
+            tr.started, tr.described, tr.samples, tr.seen_with = t, 1, [d], set()
+            tr.doubt = decision.face_id is None and decision.uncertain
+            tr.last_check, tr.descriptor = t, d
+            if not decision.uncertain:
+                self.gallery.add(tr.face_id, d)
+            self.gallery.add(tr.face_id)
+            self.gallery.record(t, tr.face_id, decision, "split")
+            return
+        tr.descriptor, tr.suspect = d, []
+        if due:
+            self.gallery.add(tr.face_id, d)
+            tr.described += 1
+
     def _look_again(self, tr: _Track, image, lm, t: float, on_screen: set[int]) -> None:
         """One more descriptor of a track whose id is in doubt; once the track's views say
         clearly that it is an absent earlier person (never on screen with it), it carries
@@ -399,7 +473,7 @@ class FaceTracker:
         for v in (moved.descriptors if moved else []):
             target.add(v)
         tr.face_id, tr.doubt = decision.face_id, False
-        self.merges.append((old, decision.face_id))
+        self.relabels.append((old, decision.face_id, -np.inf, np.inf))
         decision.note = f"id {old} was in doubt: {len(tr.samples)} views say person " \
                         f"{decision.face_id}; rows from here on carry {decision.face_id}"
         self.gallery.record(t, tr.face_id, decision, "merged")
