@@ -28,8 +28,8 @@ BINS = 48
 #: values further than this many tolerances from the population never enter a histogram
 GATE = 2.0
 #: a frame whose mean eye aperture is more than this many tolerances below the population's
-#: shows closed or squeezed eyes: its apertures never enter the histograms (a resting face has
-#: open eyes, however small; a video may start with the eyes shut)
+#: shows closed or squeezed eyes: its apertures do not enter the histograms (a resting face
+#: has open eyes, however small), except a face's first frame's
 EYE_GATE = 0.5
 
 
@@ -88,7 +88,7 @@ class NeutralBaseline:
         pos = (x - self.lo) / self.width
         inside = (pos >= 0) & (pos < BINS)
         e = self._eye
-        if float(x[e].mean()) < self.pop[e[0]] - EYE_GATE * self.tol[e[0]]:
+        if self.frames and float(x[e].mean()) < self.pop[e[0]] - EYE_GATE * self.tol[e[0]]:
             inside[e] = False
         b = np.clip(pos, 0, BINS - 1).astype(np.int64)
         self.counts[self._rows[inside], b[inside]] += weight

@@ -30,6 +30,9 @@ MIN_NEUTRAL_FRAMES = 3
 #: absorbed into the neutral (single_face.mp4: AU06 r with OpenFace .30 -> .98), while a face
 #: first seen expressive can still drift towards its resting state
 EXPRESSIVE_WEIGHT = 0.05
+#: the first calm frames of a face all count fully, each before it is measured: no single
+#: frame (the first mesh of a track is often off) is the neutral alone
+WARM_FRAMES = 8
 #: faces whose state is kept (least recently seen dropped first)
 MAX_FACES = 32
 
@@ -67,9 +70,10 @@ def image_aus(aligned: np.ndarray, crop: np.ndarray | None, yaw: float = 0.0) ->
 class AUStage:
     """Pipeline stage adding ``AUxx_r``/``AUxx_c`` and the unilateral columns.
 
-    Each ``face_id`` has its own :class:`NeutralBaseline`, fed with calm frames (those
-    showing an action unit count :data:`EXPRESSIVE_WEIGHT`). The last
-    intensities of a face are kept in :meth:`latest` for the emotion stage.
+    Each ``face_id`` has its own :class:`NeutralBaseline`, fed with calm frames (after the
+    first :data:`WARM_FRAMES`, those showing an action unit count
+    :data:`EXPRESSIVE_WEIGHT`). The last intensities of a face are kept in :meth:`latest`
+    for the emotion stage.
     """
 
     columns = AU_R_COLUMNS + AU_C_COLUMNS + UNILATERAL_COLUMNS
@@ -105,13 +109,13 @@ class AUStage:
         calm = (speed < CALM_SPEED and abs(obs.pose[0]) < CALM_POSE
                 and abs(obs.pose[1]) < CALM_POSE and not obs.quality.get("blur", False)
                 and not obs.quality.get("partial", False))
-        first = st.baseline.frames == 0
-        if first:
+        warm = st.baseline.frames < WARM_FRAMES
+        if warm and (calm or st.baseline.frames == 0):
             st.baseline.update(x, obs.t)
         st.prev, st.prev_t = geo[:, :2].copy(), obs.t
         neutral = st.baseline.value()
         aus = intensities(x, neutral)
-        if calm and not first:  # a held expression must not become the neutral
+        if calm and not warm:  # a held expression must not become the neutral
             st.baseline.update(x, obs.t, 1.0 if max(aus.values()) < 1.0 else EXPRESSIVE_WEIGHT)
         if obs.crop is not None:
             g = gray(obs.crop)
