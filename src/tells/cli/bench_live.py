@@ -53,7 +53,8 @@ def _handler(args) -> int:
               f"({al['n']} of {r['injected']} injected alerted); beyond the delay after the "
               f"placed offset p50 {ap['p50']} ms, p95 {ap['p95']} ms")
         print(f"  CPU        {r['cpu_percent_of_one_core']}% of one core (+ spotter "
-              f"{r['spotter_cpu_percent_of_one_core']}%)")
+              f"{r['spotter_cpu_percent_of_one_core']}%); {r['cpu_ms_per_frame']} ms CPU a "
+              "frame in all")
         print(f"  events     offline {r['offline_events']}, live {r['live_events']}: "
               f"{r['live_same_as_offline']} same (share {r['live_share_of_offline']}); "
               f"replayed without drops {r['replay_same_as_offline']} same "

@@ -37,7 +37,8 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="DIR",
                    help="record the session: the files tells analyze writes (without -o "
                         "nothing is stored)")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--duration", type=float, metavar="S",
+                   help="stop after S seconds of analysis")
     p.add_argument("--delay", type=float, default=None, metavar="S",
                    help="decision delay after an event's offset (default 0.3 s)")
     p.add_argument("--fps", type=float, default=30.0, help="capture rate of cameras and screens")

@@ -134,6 +134,7 @@ def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) 
     """Offline analysis, online replay and one real-time live run of ``video``."""
     import tells
     from tells.api import default_stages
+    from tells.emotion.stage import EmotionStage
     from tells.live.session import LiveSession
     from tells.live.sources import open_capture
     from tells.live.spotter import replay
@@ -144,8 +145,9 @@ def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) 
     stages = default_stages(settings)
     offline = tells.analyze_video(video, stages=stages, settings=settings)
     motion = next(s for s in stages if isinstance(s, MotionStage))
+    looks = next(s for s in stages if isinstance(s, EmotionStage))
     offline_events = offline.events.reset_index(drop=True)
-    replayed = replay(offline.frames, motion.series, delay_s=delay_s)
+    replayed = replay(offline.frames, motion.series, looks.appearance, delay_s=delay_s)
     say(f"  live run of {video.name} in real time …")
     capture = open_capture("file", str(video), realtime=True, max_side=settings.max_side)
     session = LiveSession(capture, settings, delay_s=delay_s)
@@ -180,6 +182,7 @@ def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) 
         "alert_after_placed_offset_beyond_delay_ms": _pct(after_placed),
         "cpu_percent_of_one_core": live["cpu_percent_of_one_core"],
         "spotter_cpu_percent_of_one_core": live.get("spotter_cpu_percent_of_one_core"),
+        "cpu_ms_per_frame": live.get("cpu_ms_per_frame"),
         "injected": len(truth), "injected_alerted": found_truth,
         "offline_events": len(offline_events), "live_events": len(live_events),
         "live_same_as_offline": same,

@@ -34,6 +34,9 @@ CONSENT_NOTE = ("Tell the people on camera that their facial expressions are bei
 
 def _serve_spotter(columns, options, inbox, outbox) -> None:
     """Worker process: rows in, decided events out (detection coalesces when behind)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the session, which ends this
     spotter = OnlineSpotter(columns, **options)
     done = False
     while not done:
@@ -45,8 +48,8 @@ def _serve_spotter(columns, options, inbox, outbox) -> None:
                 break
         now, final = None, None
         for kind, t, items in msgs:
-            for row, pos in items:
-                spotter.add(row, pos)
+            for row, pos, looks in items:
+                spotter.add(row, pos, looks)
             now = t if kind == "rows" else now
             if kind == "finish":
                 final = t
@@ -120,8 +123,8 @@ class InlineSpotter:
         self.stats: dict = {}
 
     def add(self, items: list, now_t: float) -> None:
-        for row, pos in items:
-            self.spotter.add(row, pos)
+        for row, pos, looks in items:
+            self.spotter.add(row, pos, looks)
         self._pending += self.spotter.step(now_t)
 
     def poll(self) -> list[LiveEvent]:
@@ -174,6 +177,7 @@ class LiveSession:
     started_wall: float = 0.0
     events: list = field(default_factory=list)
     latency_ms: float = 0.0
+    analysing_since: float = 0.0  # monotonic time the first frame was analysed
 
     def stop(self, reason: str = "stopped") -> None:
         """End the session (Ctrl-C, a signal): the frames already captured are finished."""
@@ -193,13 +197,15 @@ class LiveSession:
 
     def run(self) -> LiveResult:
         from tells.api import default_stages
+        from tells.emotion.stage import EmotionStage
         from tells.pipeline import run
         from tells.spotting.stage import MotionStage
 
-        tap = PositionTap()
-        # the stages of tells analyze; the tap records the spotting positions for a window only
-        stages = [st for st in default_stages(self.settings)
-                  if not isinstance(st, MotionStage)] + [tap]
+        # the stages of tells analyze; the tap hands the spotter what MotionStage records (for a
+        # window only) and what the emotion stage recorded for event naming
+        stages = [st for st in default_stages(self.settings) if not isinstance(st, MotionStage)]
+        tap = PositionTap(next((st for st in stages if isinstance(st, EmotionStage)), None))
+        stages.append(tap)
         columns = GEOMETRY_COLUMNS + QUALITY_COLUMNS + [c for st in stages for c in st.columns]
         self.columns = columns
         spot_cls = SpotterProcess if self.spot_in_process else InlineSpotter
@@ -225,12 +231,14 @@ class LiveSession:
         def on_frame(frame, n_faces: int) -> None:
             now = time.monotonic()
             cap_t = self.capture.captured_at.pop(frame.index, None)
-            if cap_t is not None:
+            if cap_t is not None and self.frames_done >= 2:  # after the models loaded
                 latencies.append(now - cap_t)
                 self.latency_ms = 1000 * (now - cap_t)
+            if not self.frames_done:
+                self.analysing_since = now
             self.capture.prime()
             self.capture.take_dropped()
-            items = [(r, tap.take(int(r["face_id"]), frame.index)) for r in rows_now
+            items = [(r, *tap.take(int(r["face_id"]), frame.index)) for r in rows_now
                      if r.get("success")]
             spotter.add(items, frame.t)
             self.frames_done += 1
@@ -242,7 +250,7 @@ class LiveSession:
             self._call("frame", frame, list(rows_now))
             rows_now.clear()
             deliver(spotter.poll())
-            if self.duration_s is not None and now - self.started_wall >= self.duration_s:
+            if self.duration_s is not None and now - self.analysing_since >= self.duration_s:
                 self.stop("duration")
 
         try:
@@ -319,6 +327,8 @@ class LiveSession:
                 "cpu_percent_of_one_core": round(100 * cpu / wall, 1) if wall > 0 else 0.0,
                 "spotter_cpu_percent_of_one_core": round(100 * self._spot_cpu / wall, 1)
                 if wall > 0 else 0.0,
+                "cpu_ms_per_frame": round(1000 * (cpu + self._spot_cpu) / stats.frames, 1)
+                if stats.frames else None,
                 "spotting_steps": spot_stats.get("steps", 0),
             },
         }

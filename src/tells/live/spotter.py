@@ -1,12 +1,16 @@
 """Online (causal) spotting: the offline detector run over a sliding window of the recent past.
 
-Every ``step_s`` the rows of the last ``window_s`` seconds of each face go through
+The rows of the last ``window_s`` seconds of a face go through
 :func:`tells.spotting.events.detect_events` exactly as ``tells analyze`` runs it over the
 finished table; an event is decided once its offset is ``delay_s`` old (so the detector has
 seen the face settle after it) and reported once (an interval overlapping one already
 reported is the same expression seen again). Baselines come from the window, i.e. from the
 past only, and the events are the offline event records, so every improvement of the offline
 spotter reaches live analysis unchanged.
+
+Detection runs per face when it is due: at the decision time of the earliest event it saw
+pending (offset not yet ``delay_s`` old), else every ``idle_s`` (no longer than the delay, so
+an event is seen pending before its decision time).
 
 What the causal version cannot see: the talking check looks 2 s past the offset offline and
 only ``delay_s`` live, and ``displayed_emotion`` averages only the past and the delay.
@@ -32,21 +36,34 @@ DEFAULT_DELAY_S = 0.3
 
 
 class PositionTap:
-    """A pipeline stage adding no columns: keeps each face's last regional landmark positions
-    (what :class:`tells.spotting.stage.MotionStage` records) for the online spotter."""
+    """A pipeline stage adding no columns, run after the others: keeps what offline event
+    detection reads besides the table for each face's last frame — the regional landmark
+    positions (what :class:`tells.spotting.stage.MotionStage` records) and the raw appearance
+    CNN probabilities the emotion stage recorded for the frame (``emotion``, an
+    :class:`tells.emotion.stage.EmotionStage` of the same pipeline, or ``None``)."""
 
     columns: list[str] = []
 
-    def __init__(self) -> None:
-        self.last: dict[int, tuple[int, np.ndarray]] = {}
+    def __init__(self, emotion=None) -> None:
+        self.emotion = emotion
+        self.last: dict[int, tuple[int, np.ndarray, np.ndarray | None]] = {}
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
-        self.last[obs.face_id] = (obs.frame, region_positions(obs.aligned))
+        self.last[obs.face_id] = (obs.frame, region_positions(obs.aligned),
+                                  self._appearance(obs.face_id, obs.frame))
         return {}
 
-    def take(self, face_id: int, frame: int) -> np.ndarray | None:
+    def _appearance(self, face_id: int, frame: int) -> np.ndarray | None:
+        series = getattr(self.emotion, "_cnn_series", {}).get(face_id)
+        if series is None or not series.n:
+            return None
+        k = (series.n - 1) % len(series.frames[-1])
+        return series.values[-1][k].copy() if series.frames[-1][k] == frame else None
+
+    def take(self, face_id: int, frame: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(positions, appearance) recorded for the face at ``frame`` (``None`` when not)."""
         got = self.last.pop(face_id, None)
-        return got[1] if got is not None and got[0] == frame else None
+        return (got[1], got[2]) if got is not None and got[0] == frame else (None, None)
 
     def finish(self) -> None:
         pass
@@ -67,7 +84,9 @@ class _Face:
     times: deque = field(default_factory=deque)
     rows: deque = field(default_factory=deque)
     positions: deque = field(default_factory=deque)
+    appearance: deque = field(default_factory=deque)
     reported: list = field(default_factory=list)  # (onset_t, offset_t)
+    due: float = -np.inf  # media time of the next detection
 
 
 class OnlineSpotter:
@@ -79,7 +98,7 @@ class OnlineSpotter:
     delay_s : decision delay after an event's offset.
     window_s : seconds of the past each face's detection looks at (at least the offline
         baseline context plus the longest macro expression).
-    step_s : how often detection runs (media seconds).
+    idle_s : detection interval while no event is pending (at most ``delay_s``).
     late_s : an event whose offset is more than ``delay_s + late_s`` old when first seen is
         not reported (it was judged before and left out; reporting it now would break the
         fixed decision time).
@@ -87,19 +106,21 @@ class OnlineSpotter:
     """
 
     def __init__(self, columns: list[str], delay_s: float = DEFAULT_DELAY_S,
-                 window_s: float = 16.0, step_s: float = 0.1, late_s: float = 0.5,
+                 window_s: float = 16.0, idle_s: float | None = None, late_s: float = 0.5,
                  params: SpotParams | None = None):
         self.columns = list(columns)
-        self.delay_s, self.window_s, self.step_s, self.late_s = delay_s, window_s, step_s, late_s
+        self.delay_s, self.window_s, self.late_s = delay_s, window_s, late_s
+        self.idle_s = min(delay_s, 0.25) if idle_s is None else idle_s
         self.params = params or SpotParams()
         self._faces: dict[int, _Face] = {}
-        self._last_step = -np.inf
         self.steps = 0
         self.step_seconds = 0.0
         self.left_out: dict[str, int] = {}
 
-    def add(self, row: dict, positions: np.ndarray | None) -> None:
-        """One row of the per-frame table (rows without a face are ignored)."""
+    def add(self, row: dict, positions: np.ndarray | None,
+            appearance: np.ndarray | None = None) -> None:
+        """One row of the per-frame table (rows without a face are ignored), with the face's
+        regional positions and raw appearance probabilities at that frame."""
         if not row.get("success"):
             return
         face = self._faces.setdefault(int(row["face_id"]), _Face())
@@ -107,80 +128,95 @@ class OnlineSpotter:
         face.rows.append(row)
         face.positions.append(np.full(N_FEATURES, np.nan, np.float32) if positions is None
                               else positions)
+        face.appearance.append(appearance)
 
     def step(self, now_t: float, force: bool = False) -> list[LiveEvent]:
-        """Run detection if ``step_s`` passed since the last run; events decided at ``now_t``
-        (media time of the latest row)."""
-        if not force and now_t - self._last_step < self.step_s:
-            return []
+        """Detection for the faces that are due at ``now_t`` (media time of the latest row);
+        the events decided."""
         import time
 
-        t0 = time.perf_counter()
-        self._last_step = now_t
-        for face in self._faces.values():
+        out: list[LiveEvent] = []
+        for fid, face in list(self._faces.items()):
             while face.times and face.times[0] < now_t - self.window_s:
                 face.times.popleft()
                 face.rows.popleft()
                 face.positions.popleft()
-        out = self._decide(now_t, final=False)
-        self.steps += 1
-        self.step_seconds += time.perf_counter() - t0
+                face.appearance.popleft()
+            if not face.times:
+                del self._faces[fid]
+                continue
+            if not force and now_t < face.due:
+                continue
+            t0 = time.perf_counter()
+            out += self._decide(fid, face, now_t, final=False)
+            self.steps += 1
+            self.step_seconds += time.perf_counter() - t0
         return out
 
     def finish(self, now_t: float) -> list[LiveEvent]:
         """At the end of the source: decide every event still pending (as offline does at the
         end of a file)."""
-        return self._decide(now_t, final=True)
+        out = []
+        for fid, face in self._faces.items():
+            out += self._decide(fid, face, now_t, final=True)
+        return out
 
-    def _decide(self, now_t: float, final: bool) -> list[LiveEvent]:
+    def _decide(self, fid: int, face: _Face, now_t: float, final: bool) -> list[LiveEvent]:
         from tells.spotting.events import detect_events
 
-        live = {fid: f for fid, f in self._faces.items() if len(f.rows) >= 3}
-        if not live:
+        face.due = now_t + self.idle_s
+        if len(face.rows) < 3:
             return []
         table = FrameTable(self.columns)
-        motion: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for fid, face in live.items():
-            for row in face.rows:
-                table.append(row)
-            pos = np.stack(face.positions)
-            frames = np.array([int(r["frame"]) for r in face.rows], np.int64)
-            ok = ~np.isnan(pos).any(1)
-            motion[fid] = (frames[ok], pos[ok])
-        events, stats = detect_events(table.to_frame(), motion.get, self.params)
+        for row in face.rows:
+            table.append(row)
+        pos = np.stack(face.positions)
+        frames = np.array([int(r["frame"]) for r in face.rows], np.int64)
+        ok = ~np.isnan(pos).any(1)
+        motion = {fid: (frames[ok], pos[ok])}
+        has = [i for i, a in enumerate(face.appearance) if a is not None]
+        looks = ({fid: (frames[has], np.stack([face.appearance[i] for i in has]))}
+                 if has else {})
+        events, stats = detect_events(table.to_frame(), motion.get, self.params,
+                                      appearance_of=looks.get if looks else None)
         for reason, n in stats.get("left_out", {}).items():
             self.left_out[reason] = self.left_out.get(reason, 0) + n
         decided = []
         horizon = now_t - self.delay_s
         for rec in events.to_dict(orient="records"):
-            off = float(rec["offset_t"])
-            if off < horizon - self.late_s or (not final and off > horizon):
+            on, off = float(rec["onset_t"]), float(rec["offset_t"])
+            if off < horizon - self.late_s:
                 continue
-            face = live[int(rec["face_id"])]
-            on = float(rec["onset_t"])
             if any(on <= b + 0.05 and off >= a - 0.05 for a, b in face.reported):
+                continue
+            if not final and off > horizon:  # pending: look again when it can be decided
+                face.due = min(face.due, off + self.delay_s)
                 continue
             face.reported.append((on, off))
             decided.append(LiveEvent(record=rec, decided_t=now_t))
-        for face in live.values():  # forget reports that slid out of every window
-            face.reported = [r for r in face.reported if r[1] >= now_t - self.window_s]
+        face.reported = [r for r in face.reported if r[1] >= now_t - self.window_s]
         return decided
 
 
-def replay(frames: pd.DataFrame, motion_of: Callable | None, delay_s: float = DEFAULT_DELAY_S,
-           **kw) -> pd.DataFrame:
+def replay(frames: pd.DataFrame, motion_of: Callable | None, appearance_of: Callable | None = None,
+           delay_s: float = DEFAULT_DELAY_S, **kw) -> pd.DataFrame:
     """Online spotting replayed over a finished analysis (rows in time order, as live would
     see them with no frame dropped): the events live analysis would report.
 
-    ``motion_of`` is ``MotionStage.series`` of the same run (or ``None``)."""
+    ``motion_of`` and ``appearance_of`` are ``MotionStage.series`` and
+    ``EmotionStage.appearance`` of the same run (or ``None``)."""
     from tells.spotting.events import EVENT_TABLE_COLUMNS
 
     spotter = OnlineSpotter(list(frames.columns), delay_s=delay_s, **kw)
-    lookup: dict[int, dict[int, np.ndarray]] = {}
-    if motion_of is not None:
-        for fid in frames.loc[frames["success"] == 1, "face_id"].unique():
-            f, v = motion_of(int(fid))
-            lookup[int(fid)] = dict(zip(f.tolist(), v, strict=True))
+
+    def index(of) -> dict[int, dict[int, np.ndarray]]:
+        out: dict[int, dict[int, np.ndarray]] = {}
+        for fid in frames.loc[frames["success"] == 1, "face_id"].unique() if of else []:
+            f, v = of(int(fid))
+            out[int(fid)] = dict(zip(f.tolist(), v, strict=True))
+        return out
+
+    lookup, looks = index(motion_of), index(appearance_of)
     decided: list[LiveEvent] = []
     rows = frames.sort_values(["timestamp", "face_id"], kind="stable").to_dict(orient="records")
     now = -np.inf
@@ -189,8 +225,8 @@ def replay(frames: pd.DataFrame, motion_of: Callable | None, delay_s: float = DE
         if t > now and now > -np.inf:
             decided += spotter.step(now)
         now = t
-        pos = lookup.get(int(row["face_id"]), {}).get(int(row["frame"]))
-        spotter.add(row, pos)
+        fid, frame = int(row["face_id"]), int(row["frame"])
+        spotter.add(row, lookup.get(fid, {}).get(frame), looks.get(fid, {}).get(frame))
     decided += spotter.step(now) + spotter.finish(now)
     if not decided:
         return pd.DataFrame(columns=EVENT_TABLE_COLUMNS + ["decided_t"])
