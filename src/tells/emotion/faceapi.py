@@ -36,11 +36,13 @@ CLASSES = ["neutral", "happiness", "sadness", "anger", "fear", "disgust", "surpr
 INPUT = 112
 MEAN_RGB = np.array([122.782, 117.001, 104.298], np.float32)
 
-#: framing of the aligned-crop input, in outer eye-corner distances of the crop template:
-#: face-api feeds its net the 68-landmark box (jaw at ear level to brows to chin) padded by 10 %
-#: on each side, made square; its side and its centre (0 = eye line, 1 = chin) below
-SIDE_UNITS = 2.2
-CENTRE_DOWN = 0.25
+#: framing of the aligned-crop input: the square's side in outer eye-corner distances of the
+#: crop template and its centre between the eye line (0) and the chin (1). Tight, like a FER
+#: crop, measured best (scripts/measure_appearance.py; FER2013-train 700 / posed photos 155:
+#: side 1.8 centre 0.1 .573/.413, 2.2/0.1 .556/.361, 2.6/0.1 .471/.316, 1.5/0.1 .491/.419,
+#: 1.65/0.2 .561/.406, 1.8/0.3 .546/.381)
+SIDE_UNITS = 1.8
+CENTRE_DOWN = 0.1
 
 def _pad_same(x: np.ndarray, stride: int) -> tuple[np.ndarray, int, int]:
     """TF 'same' padding of an (H, W, C) map for a 3×3 kernel, and the output size."""
