@@ -33,7 +33,7 @@ def _direct_conv(x, filters, stride):
     return out
 
 
-@pytest.mark.parametrize("size,stride", [(8, 2), (7, 2), (6, 1)])
+@pytest.mark.parametrize("size,stride", [(8, 2), (7, 2), (6, 1), (30, 2), (29, 2), (28, 1)])
 def test_vectorised_convolutions_match_the_direct_definition(size, stride):
     rng = np.random.default_rng(size + stride)
     x = rng.standard_normal((size, size, 4)).astype(np.float32)
