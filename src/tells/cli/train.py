@@ -33,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("--test-ms", type=float, default=200.0,
                    help="flash duration in the pre- and post-test in ms (default 200)")
     p.set_defaults(handler=_serve)
-    tsub = p.add_subparsers(dest="train_command", metavar="{pack,export}")
+    tsub = p.add_subparsers(dest="train_command", metavar="{pack,studio,export}")
 
     pk = tsub.add_parser("pack", help="build, list and review stimulus packs")
     psub = pk.add_subparsers(dest="pack_command", metavar="{build,judge,starter,list,accept}")
@@ -110,6 +110,37 @@ def register(sub) -> None:
     ac.add_argument("--reject", action="store_true", help="reject instead of accept")
     _common(ac)
     ac.set_defaults(handler=_pack_accept)
+
+    sd = tsub.add_parser(
+        "studio", help="pose the seven expressions for a camera or a recording; make a pack",
+        description=(
+            "The posing studio: a person follows the script (a neutral face, then each emotion "
+            "with FACS instructions, a pause between), live from a camera or in a video "
+            "recorded while following it ('--script' prints it). The studio reads the action "
+            "units against the neutral face and says what to move ('inner brows rising: AU1 at "
+            "A, more'), keeps the neutral face and each apex, checks the same person and the "
+            "prototype's units, and adds a still pair and a video clip per emotion to a pack, "
+            "with the poser's consent recorded on every item. Takes that fall short wait for "
+            "review."),
+    )
+    sd.add_argument("video", nargs="?", type=Path, help="a recording that follows the script")
+    sd.add_argument("--camera", metavar="N", help="pose live in front of camera N instead")
+    sd.add_argument("--poser", help="the name of the person posing")
+    sd.add_argument("--consent", metavar="TEXT",
+                    help="what the poser agreed to (using these images to train people), and when")
+    sd.add_argument("--pack", default="studio", help="pack name (default: studio)")
+    sd.add_argument("--replace", action="store_true", help="replace a pack of the same name")
+    sd.add_argument("--script", action="store_true", help="print the script and exit")
+    sd.add_argument("--emotion", metavar="E[,E…]", help="only these emotions (default: all)")
+    sd.add_argument("--neutral", type=float, default=3.0, metavar="S",
+                    help="seconds of neutral face at the start (default 3)")
+    sd.add_argument("--relax", type=float, default=2.0, metavar="S",
+                    help="seconds of rest before each emotion (default 2)")
+    sd.add_argument("--hold", type=float, default=3.0, metavar="S",
+                    help="seconds to hold each emotion (default 3)")
+    _common(sd)
+    add_output_flags(sd)
+    sd.set_defaults(handler=_studio)
 
     ex = tsub.add_parser("export", help="write all answers as CSV")
     ex.add_argument("-o", "--output", type=Path, help="CSV file (default: standard output)")
@@ -308,6 +339,39 @@ def _pack_accept(args) -> int:
         set_status(lib, f"{pack.name}/{i}", status)
     print(f"{len(set(ids))} item(s) {status} in pack {pack.name}")
     return 0
+
+
+def _studio(args) -> int:
+    from tells.trainer import studio
+
+    emos = _names(args.emotion) or None
+    steps = studio.script(emos or studio.EMOTIONS, args.neutral, args.relax, args.hold)
+    if args.script:
+        for st in steps:
+            what = ("a neutral face" if st.emotion is None else studio.instruction(st.emotion))
+            print(f"{st.start_s:6.1f} s – {st.end_s:6.1f} s  {what}")
+        return 0
+    if not (args.poser or "").strip() or not (args.consent or "").strip():
+        raise InputError("the studio records the poser's consent: give --poser NAME and "
+                         "--consent 'what they agreed to, and when'")
+    if (args.video is None) == (args.camera is None):
+        raise InputError("give a recording (VIDEO) or --camera N")
+    say = (lambda m: None) if (args.quiet or args.json) else (lambda m: print(m, flush=True))
+    if args.camera is not None:
+        from tells.live.sources import open_capture
+
+        src = open_capture("camera", args.camera, realtime=True).start()
+    else:
+        from tells.io.video import open_video
+
+        src = open_video(args.video)
+    try:
+        takes = studio.run(src, steps, say)
+    finally:
+        src.close()
+    pack = studio.add_takes(takes, args.pack, poser=args.poser, consent=args.consent,
+                            library=args.library, replace=args.replace)
+    return _summary(pack, args)
 
 
 def _export(args) -> int:
