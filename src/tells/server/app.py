@@ -618,15 +618,17 @@ def _context_files(files: dict) -> dict[str, tuple[str, bytes]]:
     return out
 
 
+def _team_row(ctx: Ctx, model, pk: int, what: str):
+    """A row of one of the signed-in user's teams; 404 for anything else, so nobody learns
+    that another team's row exists."""
+    row = ctx.db.get(model, pk)
+    if row is None or ctx.actor.role_in(row.team_id) is None:
+        raise Denied(404, f"no such {what}")
+    return row
+
+
 def _recording(ctx: Ctx, rid: int) -> Recording:
-    rec = ctx.db.get(Recording, rid)
-    if rec is None:
-        raise Denied(404, "no such recording")
-    try:
-        ctx.actor.see_team(rec.team_id)
-    except Denied:
-        raise Denied(404, "no such recording") from None
-    return rec
+    return _team_row(ctx, Recording, rid, "recording")
 
 
 def _events(ws: Workspace, rec: Recording) -> list[dict] | None:
@@ -793,13 +795,7 @@ def people_page(ctx: Ctx, tid: int) -> Response:
 
 
 def _person(ctx: Ctx, pid: int) -> Person:
-    p = ctx.db.get(Person, pid)
-    if p is None:
-        raise Denied(404, "no such person")
-    try:
-        ctx.actor.see_team(p.team_id)
-    except Denied:
-        raise Denied(404, "no such person") from None
+    p = _team_row(ctx, Person, pid, "person")
     ctx.actor.manage_team(p.team_id)
     return p
 

@@ -229,12 +229,13 @@ class AuditEntry(Base):
 
 
 def db_url(path_or_url: str | Path) -> str:
+    """A SQLAlchemy URL: ``postgresql://`` goes through psycopg 3, a path is a SQLite file."""
+    from tells.trainer.db import db_url as plain_url
+
     s = str(path_or_url)
-    if s.startswith("postgresql://") or s.startswith("postgres://"):
+    if s.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + s.split("://", 1)[1]
-    if "://" in s:
-        return s
-    return f"sqlite:///{Path(s).expanduser().resolve()}"
+    return plain_url(s)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

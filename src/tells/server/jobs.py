@@ -109,7 +109,8 @@ class JobRunner:
                     running.pop(jid)
                     self._finish(jid, fut)
             while len(running) < capacity and (claimed := self._claim()) is not None:
-                running[claimed[0]] = self._submit(pool, *claimed)
+                if not self._reuse(*claimed):
+                    running[claimed[0]] = self._submit(pool, *claimed)
             self._flush_progress()
             if time.monotonic() >= next_retention:
                 next_retention = time.monotonic() + self.retention_every_s
@@ -139,6 +140,28 @@ class JobRunner:
                                      attempts=AnalysisJob.attempts + 1)).rowcount
             db.commit()
             return (jid, h, ext) if got == 1 else None
+
+    def _reuse(self, jid: int, content_hash: str, ext: str) -> bool:
+        """Content already analysed (the same file uploaded again): the job is done with the
+        stored result, as the batch catalogue skips inputs it has seen."""
+        import json
+
+        folder = self.layout.analysis_dir(content_hash)
+        try:
+            run = json.loads((folder / "run.json").read_text())
+            events = json.loads((folder / "events.json").read_text()).get("events", [])
+        except (OSError, ValueError):
+            return False
+        if not run.get("complete", True):
+            return False
+        self._context_report(jid, content_hash)
+        kinds = [e.get("kind") for e in events]
+        self._close(jid, "done", result={
+            "frames": run.get("frames"), "faces": len(run.get("faces") or []), "events": len(events),
+            "micro_events": kinds.count("micro"), "macro_events": kinds.count("macro"),
+            "analysis_s": None, "fps": None, "worker": None, "reused": True,
+            "warning": None}, content_hash=content_hash)
+        return True
 
     def _submit(self, pool, jid: int, content_hash: str, ext: str):
         from tells.batch.task import Job, analyze_job
