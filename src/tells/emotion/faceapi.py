@@ -128,7 +128,8 @@ def _dense_block(x: np.ndarray, block: dict[str, dict[str, np.ndarray]], first: 
 
 
 class FaceApiExpression:
-    """face-api's expression net on one face at a time (numpy, single thread).
+    """face-api's expression net on one face at a time (numpy + OpenCV on one core, about
+    15 ms CPU per face; fer's CNN takes under 1 ms).
 
     Parameters
     ----------
