@@ -3,7 +3,7 @@ face-api's expression net (:mod:`tells.emotion.faceapi`), and of their probabili
 real faces of the development set (docs/DATA.md; the images are never committed).
 
     .venv/bin/python scripts/measure_appearance.py [--fer .devdata/fer2013_train]
-        [--pairs .devdata/flash_tfeid1] [--per 100] [--seed 0] [--neutral]
+        [--pairs .devdata/flash_tfeid1] [--per 100] [--seed 0] [--neutral] [--mirror]
 
 Sets: ``fer`` is a fixed-seed sample of FER2013's training split, ``--per`` images per class
 (the same draw as scripts/devset_fer_sample.py: ``random.Random(seed)``, sorted folders and
@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from tells.emotion import faceapi
-from tells.emotion.cnn import CNN_CLASSES, TIGHT_CROP_PX, bare_input, shared_cnn
+from tells.emotion.cnn import CNN_CLASSES, TIGHT_CROP_PX, bare_input, fer_input, shared_cnn
 from tells.face.align import aligned_crop
 from tells.face.still import detector, find_faces
 
@@ -72,8 +72,9 @@ def pair_photos(root: Path, name: str) -> list[tuple[str, Path]]:
             for f in sorted(root.glob(f"*/*/{name}"))]
 
 
-def read_probs(path: Path) -> dict[str, np.ndarray]:
-    """Probabilities over CNN_CLASSES of each model × convention for one image."""
+def read_probs(path: Path, mirror: bool) -> dict[str, np.ndarray]:
+    """Probabilities over CNN_CLASSES of each model × convention for one image (``mirror``:
+    each model's mean over the input and its mirror image)."""
     rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
     box = None
     if max(rgb.shape[:2]) > TIGHT_CROP_PX:
@@ -82,13 +83,15 @@ def read_probs(path: Path) -> dict[str, np.ndarray]:
             d = max(found, key=lambda d: d.w * d.h)
             box = (d.x, d.y, d.w, d.h)
     cnn, net = shared_cnn(), faceapi.shared_faceapi()
-    out = {"fer bare": _timed("fer", cnn.run_input, bare_input(rgb, box)),
-           "face-api bare": _timed("face-api", net.run_input, faceapi.box_input(rgb, box))[TO_CNN]}
+    fer = cnn.mirrored if mirror else cnn.run_input
+    api = net.mirrored if mirror else net.run_input
+    out = {"fer bare": _timed("fer", fer, bare_input(rgb, box)),
+           "face-api bare": _timed("face-api", api, faceapi.box_input(rgb, box))[TO_CNN]}
     faces = find_faces(rgb, max_faces=1)
     if faces:
         crop = aligned_crop(rgb, faces[0][0], 128)[0]
-        out["fer aligned"] = cnn(crop)
-        out["face-api aligned"] = net.run_input(faceapi.crop_input(crop))[TO_CNN]
+        out["fer aligned"] = fer(fer_input(crop))
+        out["face-api aligned"] = api(faceapi.crop_input(crop))[TO_CNN]
     else:
         out["fer aligned"], out["face-api aligned"] = out["fer bare"], out["face-api bare"]
     for conv in ("bare", "aligned"):
@@ -114,12 +117,14 @@ def main() -> None:
     ap.add_argument("--per", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--neutral", action="store_true", help="also the pairs' neutral photos")
+    ap.add_argument("--mirror", action="store_true",
+                    help="each model averaged over the face and its mirror image")
     a = ap.parse_args()
     sets = {"fer": fer_sample(a.fer, a.per, a.seed), "pairs": pair_photos(a.pairs, "expression.jpg")}
     if a.neutral:
         sets["pairs neutral"] = pair_photos(a.pairs, "neutral.jpg")
     t0 = time.time()
-    results = {name: [read_probs(p) for _, p in items] for name, items in sets.items()}
+    results = {name: [read_probs(p, a.mirror) for _, p in items] for name, items in sets.items()}
     print(f"({sum(map(len, sets.values()))} images in {time.time() - t0:.0f} s; face-api "
           f"aligned framing side {faceapi.SIDE_UNITS} eye distances, centre "
           f"{faceapi.CENTRE_DOWN} of eyes→chin)")

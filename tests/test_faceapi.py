@@ -73,6 +73,8 @@ def test_provisioned_net_names_the_happy_and_the_surprised_face(net):
             p = net.run_input(x)
             assert p.shape == (7,) and np.all(p >= 0) and abs(p.sum() - 1) < 1e-6
             assert faceapi.CLASSES[int(p.argmax())] == want, (name, p.round(2))
+        mirrored = net.mirrored(inputs[0])
+        assert abs(mirrored.sum() - 1) < 1e-6 and faceapi.CLASSES[int(mirrored.argmax())] == want
 
 
 def test_classes_are_tells_emotions_in_face_api_order():
