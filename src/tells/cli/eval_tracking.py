@@ -76,21 +76,13 @@ def _handler(args) -> int:
 
 def _frames(args):
     """(per-frame table, fps or None, identity log or None) from a table or a video."""
-    import pandas as pd
-
     from tells.errors import InputError
 
     path = args.frames
-    if path.is_dir():
-        path = next((path / n for n in ("frames.parquet", "frames.csv")
-                     if (path / n).is_file()), path)
-        if path.is_dir():
-            raise InputError(f"{args.frames}: no frames.csv or frames.parquet in this folder")
-    if path.suffix.lower() in _TABLES:
-        try:
-            df = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: cannot read the frames table ({exc})") from None
+    if path.is_dir() or path.suffix.lower() in _TABLES:
+        from tells.cli.eval_agreement import read_tells
+
+        df = read_tells(path)
         need = {"frame", "face_id", "success", "x", "y", "width", "height"}
         if not need <= set(df.columns):
             raise InputError(f"{path}: not a tells frames table (needs {', '.join(sorted(need))})")
