@@ -68,48 +68,54 @@ def test_killed_server_finishes_the_job_once_after_restart(tmp_path, long_clip):
     assert [p for p in (data / "staging").rglob("*") if p.is_file()] == []
 
 
-def test_retention_by_purge_command_and_by_the_scheduled_round(tmp_path, clip):
+def test_retention_by_the_scheduled_round_and_by_purge_command(tmp_path, clip):
     data = tmp_path / "data"
     data.mkdir()
     db = str(data / "workspace.db")
     add_user(data, db, "root", "admin")
-    with workspace(tmp_path, db) as srv:
+
+    def backdate(rid):  # 40 days pass for this recording
+        old = (datetime.now(UTC) - timedelta(days=40)).strftime("%Y-%m-%d %H:%M:%S.000000")
+        with sqlite3.connect(db) as conn:
+            conn.execute("update ws_recordings set uploaded_at=? where id=?", (old, rid))
+
+    def row(rid):
+        with sqlite3.connect(db) as conn:
+            return conn.execute("select media_hash, analysis_hash from ws_recordings where id=?",
+                                (rid,)).fetchone()
+
+    with workspace(tmp_path, db, env={"TELLS_RETENTION_EVERY_S": "1"}) as srv:
         c = Client(srv.url)
         assert c.login("root").status_code == 303
         keep, drop = make_team(c, "Keeps tables"), make_team(c, "Deletes all")
         assert c.post(f"/teams/{keep}/retention", {"days": "30", "keep_derived": "1"}).status_code == 303
+        assert c.post(f"/teams/{drop}/retention", {"days": "7"}).status_code == 303
         recs = {}
         for tid in (keep, drop):
             r = c.upload(tid, clip).json()
             c.wait_job(r["job"])
             recs[tid] = r["recording"]
-        info = {t: c.get(f"/api/v1/recordings/{r}").json() for t, r in recs.items()}
-        media = data / "media" / info[keep]["media_sha256"][:2] / f"{info[keep]['media_sha256']}.mp4"
-        assert media.is_file()
-        # 40 days pass for both recordings
-        old = (datetime.now(UTC) - timedelta(days=40)).strftime("%Y-%m-%d %H:%M:%S.000000")
-        with sqlite3.connect(db) as conn:
-            conn.execute("update ws_recordings set uploaded_at=?", (old,))
-        # a team without a policy keeps everything; the team with 30 days loses the media
-        out = subprocess.run([sys.executable, "-m", "tells", "serve", "purge", "--data", str(data), "--db", db],
-                             capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        assert "1 recording(s), 0 media file(s) deleted" in out.stdout  # the other team holds the same file
-        assert media.is_file()
-        after = c.get(f"/api/v1/recordings/{recs[keep]}").json()
-        assert after["media_sha256"] is None and after["analysis_sha256"] == info[keep]["analysis_sha256"]
-        assert "media deleted" in c.get(f"/recordings/{recs[keep]}").text
-        # now the second team gets a policy without keeping tables: the scheduled round runs it
-        assert c.post(f"/teams/{drop}/retention", {"days": "7"}).status_code == 303
-        srv.stop()
-        srv.env["TELLS_RETENTION_EVERY_S"] = "1"
-        srv.start()
+        h, a = row(recs[keep])
+        media = data / "media" / h[:2] / f"{h}.mp4"
+        analysis = data / "analyses" / a
+        assert media.is_file() and (analysis / "report.html").is_file()
+        # the server's scheduled round deletes the old recording's media and tables ...
+        backdate(recs[drop])
         end = time.monotonic() + 60
-        while time.monotonic() < end and c.get(f"/api/v1/recordings/{recs[drop]}").json()["media_sha256"]:
+        while time.monotonic() < end and row(recs[drop]) != (None, None):
             time.sleep(0.5)
-        gone = c.get(f"/api/v1/recordings/{recs[drop]}").json()
-        assert gone["media_sha256"] is None and gone["analysis_sha256"] is None
-        assert not media.exists()  # no recording holds it any more
-        # the tables the first team keeps are still there; its report still opens
-        assert c.get(f"/recordings/{recs[keep]}/report").status_code == 200
-        assert _audit(db, "purge", f"recording:{recs[drop]}") == 1
+        assert row(recs[drop]) == (None, None)
+        assert "media deleted" in c.get(f"/recordings/{recs[drop]}").text
+        # ... but not the files: the other team's (younger) recording holds the same content
+        assert media.is_file() and analysis.is_dir()
+        assert row(recs[keep]) == (h, a)
+    assert _audit(db, "purge", f"recording:{recs[drop]}") == 1
+    # with the server stopped, 'tells serve purge' applies the other team's policy
+    backdate(recs[keep])
+    out = subprocess.run([sys.executable, "-m", "tells", "serve", "purge", "--data", str(data), "--db", db],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "1 recording(s), 1 media file(s) deleted, 0 analysis(es) deleted" in out.stdout
+    assert not media.exists()
+    assert row(recs[keep]) == (None, a) and (analysis / "report.html").is_file()  # tables kept
+    assert _audit(db, "purge", f"recording:{recs[keep]}") == 1

@@ -527,6 +527,8 @@ async def upload_post(request: Request) -> Response:
             actor = Actor.load(db, user)
             try:
                 actor.see_team(tid)
+                if db.get(Team, tid) is None:
+                    raise Denied(404, "no such team")
             except Denied as exc:
                 return exc
             return login.csrf, user.id
