@@ -30,8 +30,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     echo "install.sh: note: install Debian's 'postgresql' package to run the workspace tests on PostgreSQL" >&2
   fi
 fi
-# npm fetches the @vladmandic/face-api package tarball that the face descriptor is taken out of
-# ('npm pack': nothing is installed from it and no JavaScript runs).
+# npm fetches the @vladmandic/face-api package tarball that the face descriptor and the expression
+# net are taken out of ('npm pack': nothing is installed from it and no JavaScript runs).
 if ! command -v npm >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq && APT_UPDATED=1; }
