@@ -300,6 +300,8 @@ class FaceTracker:
         interval = (s.lost_detect_interval_s if any(tr.lost for tr in searching)
                     or (s.expected_faces and len(active) < self._limit)
                     else s.detect_interval_s)
+        if s.expected_faces and len(active) >= self._limit:
+            interval = np.inf  # everyone expected is on screen: no one new to look for
         if not active or t - self._last_detect >= interval:
             self._last_detect = t
             for det in self._detect(image):
