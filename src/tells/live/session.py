@@ -60,6 +60,7 @@ def _serve_spotter(columns, options, inbox, outbox) -> None:
         if events or done:
             outbox.put(("events", [(e.record, e.decided_t) for e in events],
                         {"steps": spotter.steps, "step_seconds": spotter.step_seconds,
+                         "step_cpu_seconds": spotter.step_cpu_seconds,
                          "left_out": spotter.left_out} if done else None))
 
 
@@ -134,7 +135,8 @@ class InlineSpotter:
     def finish(self, now_t: float) -> list[LiveEvent]:
         s = self.spotter
         out = self.poll() + s.step(now_t, force=True) + s.finish(now_t)
-        self.stats = {"steps": s.steps, "step_seconds": s.step_seconds, "left_out": s.left_out}
+        self.stats = {"steps": s.steps, "step_seconds": s.step_seconds,
+                      "step_cpu_seconds": s.step_cpu_seconds, "left_out": s.left_out}
         return out
 
 
@@ -212,8 +214,7 @@ class LiveSession:
         spotter = spot_cls(columns, delay_s=self.delay_s)
         rows_now: list[dict] = []
         latencies: list[float] = []
-        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_start: list = []
         self.started_wall = time.monotonic()
         recent: list[float] = []
         self._call("start")
@@ -234,8 +235,9 @@ class LiveSession:
             if cap_t is not None and self.frames_done >= 2:  # after the models loaded
                 latencies.append(now - cap_t)
                 self.latency_ms = 1000 * (now - cap_t)
-            if not self.frames_done:
+            if not self.frames_done:  # CPU from here: model loading is not per frame
                 self.analysing_since = now
+                cpu_start.append(resource.getrusage(resource.RUSAGE_SELF))
             self.capture.prime()
             self.capture.take_dropped()
             items = [(r, *tap.take(int(r["face_id"]), frame.index)) for r in rows_now
@@ -261,10 +263,13 @@ class LiveSession:
         if not self.ended_by:
             self.ended_by = "source ended" if self.capture.ended else "capture stopped"
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the spotter, once joined
         wall = time.monotonic() - self.started_wall
+        cpu0 = cpu_start[0] if cpu_start else cpu1
         cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
-        self._spot_cpu = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
+        busy = time.monotonic() - self.analysing_since if cpu_start else 0.0
+        # the spotter's detection CPU (in its process; inline it is part of ``cpu`` already)
+        self._spot_cpu = spotter.stats.get("step_cpu_seconds", 0.0) if self.spot_in_process \
+            else 0.0
         frames = table.to_frame()
         from tells.spotting.events import EVENT_TABLE_COLUMNS
 
@@ -272,13 +277,13 @@ class LiveSession:
         if len(events):
             events = events.sort_values(["onset_t", "face_id"]).reset_index(drop=True)
         lat = np.array(latencies)
-        record = self.run_record(frames, events, stats, wall, cpu, lat, spotter.stats)
+        record = self.run_record(frames, events, stats, wall, cpu, lat, spotter.stats, busy)
         result = LiveResult(frames, events, list(self.events), record, lat)
         self._call("end", result)
         return result
 
     def run_record(self, frames: pd.DataFrame, events: pd.DataFrame, stats, wall: float,
-                   cpu: float, lat: np.ndarray, spot_stats: dict) -> dict:
+                   cpu: float, lat: np.ndarray, spot_stats: dict, busy: float = 0.0) -> dict:
         """The ``run.json`` record: the keys ``tells analyze`` writes, plus ``live``."""
         from tells.api import model_checksums
 
@@ -324,9 +329,9 @@ class LiveSession:
                 "captured_frames": cap.captured, "dropped_frames": cap.dropped,
                 "drop_rate": round(cap.dropped / cap.captured, 4) if cap.captured else 0.0,
                 "frame_to_row_ms": _percentiles(lat),
-                "cpu_percent_of_one_core": round(100 * cpu / wall, 1) if wall > 0 else 0.0,
-                "spotter_cpu_percent_of_one_core": round(100 * self._spot_cpu / wall, 1)
-                if wall > 0 else 0.0,
+                "cpu_percent_of_one_core": round(100 * cpu / busy, 1) if busy > 0 else 0.0,
+                "spotter_cpu_percent_of_one_core": round(100 * self._spot_cpu / busy, 1)
+                if busy > 0 else 0.0,
                 "cpu_ms_per_frame": round(1000 * (cpu + self._spot_cpu) / stats.frames, 1)
                 if stats.frames else None,
                 "spotting_steps": spot_stats.get("steps", 0),
