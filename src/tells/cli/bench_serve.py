@@ -39,6 +39,8 @@ def _handler(args) -> int:
           f"load average {res['load_average'][0]} -> {res['load_average'][1]}")
     print(f"browsing       {res['users']} members for {res['seconds']:g} s: {res['requests']} page requests")
     print(f"page latency   p50 {res['page_p50_ms']} ms, p95 {res['page_p95_ms']} ms, max {res['page_max_ms']} ms")
+    print(f"server CPU     {res['server_cpu_s']} s in the window, {res['server_cpu_ms_per_request']} ms "
+          "per request (the web process alone)")
     print("p95 by page    " + ", ".join(f"{p} {v}" for p, v in res["p95_by_page_ms"].items()))
     print(f"failed         {res['failed_requests']} request(s)" +
           (f" e.g. {'; '.join(res['failures'][:3])}" if res["failures"] else ""))

@@ -9,7 +9,9 @@ whose analyses then run on the worker pool while the browsing goes on. Reported:
 (p50, p95, max) over the browsing, failed requests (status ≥ 400 or no answer), uploads lost
 (not answered 201, or the stored file's SHA-256 differs from the one sent) and the analyses
 finished within the window. Latencies include this client's own overhead (it runs on the same
-machine); the load average is reported with them.
+machine); the load average is reported with them, and the CPU time the web server process
+itself used per request (its analysis workers are separate processes), which says how many
+requests a core serves whatever else the machine runs.
 """
 
 from __future__ import annotations
@@ -74,8 +76,16 @@ def _consent(token: str, title: str) -> dict:
             "notice": "Emotion recognition (tells) is used on this recorded call."}
 
 
-async def _run(url: str, data: Path, video: Path, copies: list[Path], users: int, seconds: float,
-               say) -> dict:
+def _cpu(pid: int) -> float:
+    """CPU seconds the web server process has used (its analysis workers are other processes)."""
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+async def _run(url: str, server_pid: int, data: Path, video: Path, copies: list[Path], users: int,
+               seconds: float, say) -> dict:
     import httpx
 
     coach = httpx.AsyncClient(base_url=url, timeout=60)
@@ -102,14 +112,15 @@ async def _run(url: str, data: Path, video: Path, copies: list[Path], users: int
     by_path: dict[str, list[float]] = {}
     failed: list[str] = []
     end = time.monotonic() + seconds
-    pages = ["/", f"/teams/{tid}", f"/recordings/{rid}", f"/recordings/{rid}/report",
-             f"/api/v1/jobs/{jid}", "/api/progress", "/train"]
+    pages = {"/": "/", f"/teams/{tid}": "/teams/T", f"/recordings/{rid}": "/recordings/R",
+             f"/recordings/{rid}/report": "/recordings/R/report", f"/api/v1/jobs/{jid}": "/api/v1/jobs/J",
+             "/api/progress": "/api/progress", "/train": "/train"}
 
     async def browse(http, seed: int):
         rng = random.Random(seed)
         await asyncio.sleep(rng.uniform(0, 1.0))
         while time.monotonic() < end:
-            path = rng.choice(pages)
+            path = rng.choice(list(pages))
             t0 = time.perf_counter()
             try:
                 r = await http.get(path)
@@ -117,8 +128,7 @@ async def _run(url: str, data: Path, video: Path, copies: list[Path], users: int
             except httpx.HTTPError as exc:
                 ok, r = False, exc
             lat.append(time.perf_counter() - t0)
-            by_path.setdefault(path.replace(str(rid), "ID").replace(str(tid), "ID")
-                               .replace(str(jid), "ID"), []).append(lat[-1] * 1000)
+            by_path.setdefault(pages[path], []).append(lat[-1] * 1000)
             if not ok:
                 failed.append(f"GET {path}: {getattr(r, 'status_code', r)}")
             await asyncio.sleep(rng.uniform(0.5, 1.5))
@@ -142,9 +152,11 @@ async def _run(url: str, data: Path, video: Path, copies: list[Path], users: int
 
     say(f"{users} members browse for {seconds:g} s while {len(copies)} upload at once and their analyses run")
     load0 = os.getloadavg()[0]
+    cpu0 = _cpu(server_pid)
     await asyncio.gather(*(browse(h, i) for i, (h, _) in enumerate(members)),
                          *(upload(h, t, p) for (h, t), p in zip(members[1:], copies, strict=False)))
     load1 = os.getloadavg()[0]
+    cpu1 = _cpu(server_pid)
     lost, done = [], 0
     for u in uploads:
         if u["status"] != 201:
@@ -170,7 +182,9 @@ async def _run(url: str, data: Path, video: Path, copies: list[Path], users: int
             "failures": failed[:10], "uploads_ok": len(uploads) - len(lost), "uploads_lost": len(lost),
             "upload_seconds_max": round(max((u["seconds"] for u in uploads), default=0), 2),
             "upload_bytes": [u["bytes"] for u in uploads],
-            "analyses_done_in_window": done, "load_average": [round(load0, 2), round(load1, 2)],
+            "analyses_done_in_window": done,
+            "server_cpu_s": round(cpu1 - cpu0, 2),
+            "server_cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / max(1, len(lat_ms)), 1), "load_average": [round(load0, 2), round(load1, 2)],
             "cores": os.cpu_count()}
 
 
@@ -194,7 +208,7 @@ def bench_serve(users: int = 50, uploads: int = 5, seconds: float = 40.0, db: st
         say("starting tells serve")
         proc, url = _start_server(data, db_url, workers)
         try:
-            res = asyncio.run(_run(url, data, video, copies, users, seconds, say))
+            res = asyncio.run(_run(url, proc.pid, data, video, copies, users, seconds, say))
         finally:
             proc.terminate()
             try:
