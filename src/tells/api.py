@@ -175,6 +175,7 @@ def analyze_video(
         "frames": stats.frames,
         "frames_with_face": int(frames.loc[ok, "frame"].nunique()),
         "faces": sorted(int(i) for i in frames.loc[ok, "face_id"].unique()),
+        "identities": list(stats.identities),
         "events": {"count": len(events),
                    "micro": int((events["kind"] == "micro").sum()) if len(events) else 0,
                    "macro": int((events["kind"] == "macro").sum()) if len(events) else 0,
