@@ -169,15 +169,17 @@ def test_lips_pressed_together_thin_without_folding(au):
 def test_appearance_folds_and_bulges_show_where_facs_puts_them(face, au, where):
     """The skin changes of a unit (AU4's furrows between the brows, AU9's wrinkles on the nose
     bridge, AU17's chin boss) change the skin's brightness near the mesh point where FACS
-    puts them, more at E than at B, and nothing far from the face."""
+    puts them, more at E than at B, and nothing far from the face; without ``appearance``
+    (the oracle) the warp is geometry only."""
     img, lm, _ = face
     unit = float(np.linalg.norm(lm[263, :2] - lm[33, :2]))
     plain = synth_face(img, {au: 5.0}, landmarks=lm, appearance=False).astype(float)
+    assert np.array_equal(plain, synth_face(img, {au: 5.0}, landmarks=lm).astype(float))
     x, y = np.round(lm[where, :2]).astype(int)
     r = int(0.12 * unit)
 
     def change(level):
-        shaded = synth_face(img, {au: level}, landmarks=lm).astype(float)
+        shaded = synth_face(img, {au: level}, landmarks=lm, appearance=True).astype(float)
         if level != 5.0:
             base = synth_face(img, {au: level}, landmarks=lm, appearance=False).astype(float)
         else:

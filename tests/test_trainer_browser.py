@@ -5,8 +5,8 @@ durations measured on screen."""
 from __future__ import annotations
 
 import csv
-import json
 import io
+import json
 import os
 import queue
 import shutil

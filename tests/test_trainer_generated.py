@@ -21,7 +21,7 @@ from tells.trainer.emotions import EMOTIONS
 from tells.trainer.images import read_rgb
 from tells.trainer.packs import load_pack
 from tells.trainer.sources import build_from_photos, intensities_to_facs, stimulus_request
-from tells.trainer.validate import IDENTITY_THRESHOLD, MAX_REGISTRATION_RESIDUAL
+from tells.trainer.validate import IDENTITY_THRESHOLD, MAX_WARP_RESIDUAL
 
 NO_FACE = "free-mountain-vector-01.jpg"
 
@@ -76,7 +76,7 @@ def test_every_emotion_from_each_photo_and_the_no_face_photo_left_out(generated)
         assert it.emotion not in it.id  # the image URL must not give the answer away
         # validation passed: same person, registered (the numbers it recorded)
         assert it.origin["identity_distance"] < IDENTITY_THRESHOLD
-        assert it.origin["misfit"] < MAX_REGISTRATION_RESIDUAL
+        assert it.origin["misfit"] < MAX_WARP_RESIDUAL
         assert it.marks and read_rgb(it.neutral).shape == read_rgb(it.expression).shape
     assert sum(it.status == "accepted" for it in pack.items) >= 5
     contempt = next(i for i in pack.items if i.emotion == "contempt")

@@ -25,14 +25,14 @@ def test_judge_passes_what_reads_as_the_emotion_and_nothing_else(still):
     # the face itself is no expression: the CNN's happiness does not rise
     same = judge(img, img.copy(), "happiness", neutral_landmarks=lm)
     assert not same.passed and abs(same.after - same.before) < 0.05 and same.reason
-    smile = judge(img, synth_face(img, "6C+12E+25D", landmarks=lm), "happiness",
+    smile = judge(img, synth_face(img, "6C+12E+25D", landmarks=lm, appearance=True), "happiness",
                   neutral_landmarks=lm)
     assert smile.passed and smile.named == "happiness" and smile.after > smile.before + 0.3
     # contempt by the one-sided lip-corner measure: a one-sided smirk passes, a symmetric
     # smile (both corners up) does not
-    smirk = judge(img, synth_face(img, "R12E+R14E", landmarks=lm), "contempt",
+    smirk = judge(img, synth_face(img, "R12E+R14E", landmarks=lm, appearance=True), "contempt",
                   neutral_landmarks=lm)
-    both = judge(img, synth_face(img, "12E+14E", landmarks=lm), "contempt",
+    both = judge(img, synth_face(img, "12E+14E", landmarks=lm, appearance=True), "contempt",
                  neutral_landmarks=lm)
     assert smirk.passed and smirk.one_sided > both.one_sided
     assert not both.passed

@@ -47,7 +47,7 @@ def recording(tmp_path_factory):
                 if (st.emotion, level) not in cache:
                     img, lm = faces[who]
                     cache[st.emotion, level] = synth_face(
-                        img, stimulus_request(st.emotion, level), landmarks=lm)
+                        img, stimulus_request(st.emotion, level), landmarks=lm, appearance=True)
                 return cache[st.emotion, level]
         # at rest (the other person at rest during their surprise pause as well)
         nxt = next((st for st in steps[1:] if t < st.start_s), None)

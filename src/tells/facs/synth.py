@@ -14,7 +14,8 @@ brows, AU6 crow's feet, raised cheeks and the lower-lid furrow, AU9 wrinkles on 
 bridge, AU10/12 a deeper nasolabial furrow, AU14 the dimple, AU15 lines below the lip corners,
 AU17 the chin boss, AU23/24 the pressed lips and the bulges beside them) as shading: dark folds
 with a light edge above them, and light bulges with a shadow below, drawn on the warped face
-and deepening with intensity.
+and deepening with intensity (``synth_face(..., appearance=True)``; the oracle uses the
+geometry alone).
 
 Examples
 --------
@@ -284,7 +285,7 @@ def _largest_face(image: np.ndarray) -> np.ndarray:
 
 
 def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
-               landmarks: np.ndarray | None = None, appearance: bool = True) -> np.ndarray:
+               landmarks: np.ndarray | None = None, appearance: bool = False) -> np.ndarray:
     """Deform a face photo to show action units.
 
     Parameters
@@ -293,7 +294,10 @@ def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
     aus : ``"6+12"``, ``"1+2+5B+26"``, ``"R12A+R14A"`` (letters A..E = 1..5; none = C, 3) or
         ``{"AU06": 3.0, "AU12L": 1.0}`` (0..5).
     landmarks : the face's (478, 3) mesh in image pixels, if already known.
-    appearance : add the folds and bulges of :data:`WRINKLES` (without: geometry only).
+    appearance : add the folds and bulges of :data:`WRINKLES` and bared teeth, for stimuli a
+        person looks at (the trainer). Off by default: as the AU oracle (``tells eval
+        aus-oracle``, ``tells synth``) the warp is geometry only, which the AU reader was
+        measured on (with the shading, single units at B and C read back less often).
 
     Returns
     -------

@@ -229,16 +229,16 @@ def check_intensities(intensities: float | Iterable[float]) -> list[float]:
 
 
 #: what the warp shows for each emotion at a full expression (E): the EMFACS prototype with
-#: the units FACS lists beside it in full expressions (anger's bared teeth variant 4+5+7+10+
-#: 16+25+26, disgust's raised upper lip, sadness's chin raiser, the parted lips and dropped
-#: jaw of fear and surprise, happiness's open smile), each at the intensity that made the
-#: bare appearance CNN read the emotion most often on neutral photos of six people
-#: (``tells train pack judge``; surprise with the outer brows up more than the inner ones,
-#: which alone read as sadness)
+#: the units FACS lists beside it in full expressions (anger's bared-teeth variant with
+#: 10+16+25+26, disgust's raised upper lip and lowered lower lip, sadness's chin raiser, the
+#: parted lips and dropped jaw of fear and surprise, happiness's open smile), each at the
+#: intensity that made the bare appearance CNN read the emotion most often on neutral photos
+#: of seven people (``tells train pack judge``; surprise with the outer brows up more than
+#: the inner ones, which alone read as sadness)
 STIMULUS_CODES: dict[str, str] = {
-    "anger": "4E+5E+7E+10E+16D+25E+26B",
+    "anger": "4E+5E+7E+9C+10E+16E+25E+26C",
     "contempt": "R12E+R14E",
-    "disgust": "9D+10E+15C+16B+25B",
+    "disgust": "9E+10E+15E+16E+17B+25C",
     "fear": "1D+2E+4E+5E+20E+25E+26D",
     "happiness": "6C+12E+25D+26B",
     "sadness": "1E+4D+15E+17C",
@@ -301,7 +301,7 @@ def build_from_photos(photos: Iterable[str | Path], name: str | None = None, *,
         face is used.
     intensities : one intensity or several, each within (0, 5] (A=1 … E=5).
     emotions : a subset of :data:`~tells.trainer.emotions.EMOTIONS` (default: all seven).
-    synth : the warp, default :func:`tells.facs.synth.synth_face`.
+    synth : the warp, default :func:`tells.facs.synth.synth_face` with its appearance changes.
     analyze : face analysis, default :func:`tells.analyze_image`.
     judge : judge every item; without, all are accepted.
     source : the pack's source label.
@@ -314,7 +314,11 @@ def build_from_photos(photos: Iterable[str | Path], name: str | None = None, *,
     emos = list(dict.fromkeys(check_emotion(e) for e in (emotions or EMOTIONS)))
     levels = check_intensities(intensities)
     if synth is None:
-        from tells.facs.synth import synth_face as synth
+        from functools import partial
+
+        from tells.facs.synth import synth_face
+
+        synth = partial(synth_face, appearance=True)  # folds, bulges and teeth a person sees
     if analyze is None:
         from tells import analyze_image as analyze
     per_photo = len(emos) * len(levels)

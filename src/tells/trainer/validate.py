@@ -43,6 +43,10 @@ IDENTITY_THRESHOLD = 0.09
 MAX_POSE_DIFF = 0.26
 #: RMS misfit of the stable points after registration, as a fraction of the outer-eye span
 MAX_REGISTRATION_RESIDUAL = 0.08
+#: ... for a warp of the neutral image (``same_frame``): the misfit is then how far the warp
+#: moved the stable points, and a full expression's raised brows and dropped jaw move the
+#: forehead and face-side points more than a camera's jitter would
+MAX_WARP_RESIDUAL = 0.12
 
 
 @dataclass
@@ -181,7 +185,7 @@ def prepare_pair(
     m = np.eye(2, 3) if same_frame else similarity_fit(le[idx], ln[idx])
     span = float(np.linalg.norm(ln[_R_OUT] - ln[_L_OUT]))
     resid = float(np.sqrt(((apply_affine(m, le[idx]) - ln[idx]) ** 2).sum(1).mean()) / span)
-    if resid > MAX_REGISTRATION_RESIDUAL:
+    if resid > (MAX_WARP_RESIDUAL if same_frame else MAX_REGISTRATION_RESIDUAL):
         raise InputError(
             f"{name}: the two faces do not register onto each other (misfit {resid:.2f} of the "
             "eye span); use a pair taken from the same view"
