@@ -413,13 +413,15 @@ async function reviewPage() {
   const items = await api("/api/review");
   const decide = async (key, status, row) => { await api("/api/review", { item: key, status }); row.remove(); };
   render(h("h1", {}, "Review items"),
-    h("p", { class: "muted" }, "Items made from analyses: check that the right-hand frame really shows the emotion before it is used for practice."),
+    h("p", { class: "muted" }, "Items made from analyses, generated items the appearance check did not pass, and studio takes that fell short: check that the right-hand frame really shows the emotion before it is used for practice."),
     items.length ? null : h("p", { id: "no-pending" }, "Nothing waiting for review."),
     items.map((it) => {
       const row = h("div", { class: "card review-item", "data-item": it.key });
       row.append(h("img", { src: it.neutral, alt: "neutral" }), h("img", { src: it.expression, alt: it.emotion }),
         h("div", {}, h("b", {}, cap(it.emotion)), h("div", {}, "AUs " + it.aus),
           h("div", { class: "hint" }, it.origin.video ? `${it.origin.video} · frames ${it.origin.onset_frame}→${it.origin.apex_frame}` : ""),
+          h("div", { class: "hint review-why" }, (it.origin.judge && it.origin.judge.reason) || it.origin.review || ""),
+          it.origin.consent ? h("div", { class: "hint" }, `consent: ${it.origin.consent}`) : null,
           h("button", { class: "accept", onclick: () => decide(it.key, "accepted", row) }, "Accept"), " ",
           h("button", { class: "secondary reject", onclick: () => decide(it.key, "rejected", row) }, "Reject")));
       return row;
