@@ -8,8 +8,8 @@ real faces of the development set (docs/DATA.md; the images are never committed)
 Sets: ``fer`` is a fixed-seed sample of FER2013's training split, ``--per`` images per class
 (the same draw as scripts/devset_fer_sample.py: ``random.Random(seed)``, sorted folders and
 files); ``pairs`` is the ``expression.jpg`` of each photo pair, labelled by its folder
-(``--neutral`` adds the pairs' ``neutral.jpg`` as a neutral set). fer's CNN was trained on
-FER2013, so its figures on ``fer`` are optimistic.
+(``--neutral`` adds the pairs' distinct ``neutral.jpg`` as a neutral set). fer's CNN was
+trained on FER2013, so its figures on ``fer`` are optimistic.
 
 Crop conventions:
 
@@ -18,8 +18,9 @@ Crop conventions:
   :func:`~tells.emotion.cnn.bare_input` (as :func:`~tells.emotion.cnn.bare_cnn`), face-api
   :func:`~tells.emotion.faceapi.box_input`;
 - ``aligned``: tells' 128×128 aligned crop of the still-image mesh
-  (:func:`tells.face.still.find_faces`): fer gets :func:`~tells.emotion.cnn.fer_input`,
-  face-api :func:`~tells.emotion.faceapi.crop_input` (images without a mesh use ``bare``).
+  (:func:`tells.face.still.find_faces`): fer gets :func:`~tells.emotion.cnn.fer_input` (its
+  default framing, the one video uses), face-api :func:`~tells.emotion.faceapi.crop_input`
+  (images without a mesh use ``bare``).
 
 Prints accuracy and per-class recall per model, set and convention, then the accuracy of
 ``w·fer + (1−w)·face-api`` over a grid of ``w``.
@@ -68,8 +69,12 @@ def fer_sample(root: Path, per: int, seed: int) -> list[tuple[str, Path]]:
 
 
 def pair_photos(root: Path, name: str) -> list[tuple[str, Path]]:
-    return [(f.parts[-3] if name == "expression.jpg" else "neutral", f)
-            for f in sorted(root.glob(f"*/*/{name}"))]
+    """The pairs' ``name`` photos with their labels, each photo once (pairs of one person may
+    share the neutral photo)."""
+    seen: dict[Path, tuple[str, Path]] = {}
+    for f in sorted(root.glob(f"*/*/{name}")):
+        seen.setdefault(f.resolve(), (f.parts[-3] if name == "expression.jpg" else "neutral", f))
+    return list(seen.values())
 
 
 def read_probs(path: Path, mirror: bool) -> dict[str, np.ndarray]:
