@@ -103,6 +103,12 @@ def test_training_in_the_workspace_is_the_accounts_own(world):
     state = ann.get("/api/state").json()
     assert [p["name"] for p in state["packs"]] == ["starter"]
     assert [t["name"] for t in state["trainees"]] == ["ann"]
+    # the coach assigns the pack to ann with a due date; ann's home page lists it
+    r = coach.post(f"/teams/{world['ta']}/assignments", {"pack": "starter", "due": "2030-01-31",
+                                                        "user": str(_uid(ann))})
+    assert r.status_code == 303
+    assert re.search(r"Pack <b>starter</b>, due 2030-01-31</li>", ann.get("/").text)
+    assert "Pack <b>starter</b>" not in bob.get("/").text
     h = {"X-CSRF-Token": ann.token}
     step = ann.http.post("/api/sessions", json={"trainee": "someone else"}, headers=h).json()
     sid = step["session"]
@@ -120,6 +126,9 @@ def test_training_in_the_workspace_is_the_accounts_own(world):
     dash = coach.get(f"/teams/{world['ta']}/dashboard", headers={"Accept": "application/json"}).json()
     row = next(m for m in dash["members"] if m["username"] == "ann")
     assert row["sessions"] == 1 and row["post"] is not None
+    assert [a["done"] for a in row["assignments"]] == [True]
+    assert set(row["per_emotion"][0]) >= {"session", "happiness", "surprise"}
+    assert step["report"]["posttest_accuracy"] == row["post"]
     assert bob.get(f"/api/v1/training/{_uid(ann)}").status_code == 404
     assert coach.get(f"/api/v1/training/{_uid(ann)}").json()["sessions"] == 1
     # without the CSRF header the trainer API refuses to change anything
