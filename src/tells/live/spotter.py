@@ -106,7 +106,7 @@ class OnlineSpotter:
     """
 
     def __init__(self, columns: list[str], delay_s: float = DEFAULT_DELAY_S,
-                 window_s: float = 12.0, idle_s: float | None = None, late_s: float = 0.5,
+                 window_s: float = 16.0, idle_s: float | None = None, late_s: float = 0.5,
                  params: SpotParams | None = None):
         self.columns = list(columns)
         self.delay_s, self.window_s, self.late_s = delay_s, window_s, late_s
