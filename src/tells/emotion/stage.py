@@ -66,6 +66,11 @@ class EmotionStage:
     def finish(self) -> None:
         """Nothing to flush."""
 
+    def latest_appearance(self, face_id: int) -> tuple[int, np.ndarray] | None:
+        """``(frame, raw CNN probabilities)`` of the face's newest frame, or ``None``."""
+        s = self._cnn_series.get(face_id)
+        return s.last() if s else None
+
     def appearance(self, face_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(frame indices, raw CNN probabilities (N, 7) over
         :data:`tells.emotion.cnn.CNN_CLASSES`) recorded for ``face_id``, unsmoothed and

@@ -125,6 +125,13 @@ class Series:
         self.values[-1][k] = feats
         self.n += 1
 
+    def last(self) -> tuple[int, np.ndarray] | None:
+        """``(frame, values)`` of the newest row (a copy), or ``None`` when empty."""
+        if not self.n:
+            return None
+        k = (self.n - 1) % SERIES_BLOCK
+        return int(self.frames[-1][k]), self.values[-1][k].copy()
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.n:
             return np.zeros(0, np.int64), np.zeros((0, self.width), np.float32)

@@ -54,11 +54,8 @@ class PositionTap:
         return {}
 
     def _appearance(self, face_id: int, frame: int) -> np.ndarray | None:
-        series = getattr(self.emotion, "_cnn_series", {}).get(face_id)
-        if series is None or not series.n:
-            return None
-        k = (series.n - 1) % len(series.frames[-1])
-        return series.values[-1][k].copy() if series.frames[-1][k] == frame else None
+        got = self.emotion.latest_appearance(face_id) if self.emotion is not None else None
+        return got[1] if got is not None and got[0] == frame else None
 
     def take(self, face_id: int, frame: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(positions, appearance) recorded for the face at ``frame`` (``None`` when not)."""
