@@ -438,9 +438,8 @@ def login(page, url: str, username: str) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("world", ["sqlite"], indirect=True)  # the browser flow runs once
 def test_coach_invites_member_who_uploads_and_trains(world, clip, library, tmp_path):
-    if world["kind"] != "sqlite":
-        pytest.skip("the browser flow runs once, on SQLite")
     url = world["srv"].url
     truth = {it.key: it.emotion for it in load_pack(library / "starter").items}
     with browser_page() as (page, errors):
