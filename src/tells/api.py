@@ -255,8 +255,9 @@ def analyze_image(image: str | os.PathLike | np.ndarray, *, settings: Settings |
 
     results = []
     found = find_faces(rgb, max_faces=max_faces)
-    # a tight crop of one face (a dataset crop): the CNN reads it as it is
-    tight = len(found) == 1 and max(rgb.shape[:2]) <= TIGHT_CROP_PX
+    # a tight crop of one face (a dataset crop, found only once padded, or tiny): the CNN
+    # reads it as it is, framed as it was trained
+    tight = len(found) == 1 and (max(rgb.shape[:2]) <= TIGHT_CROP_PX or found[0][2] == "padded")
     for lm, score, how in found:
         obs = observe(0, 0, 0.0, rgb, lm, score, settings)
         aus = image_aus(obs.aligned, obs.crop, obs.pose[1])
