@@ -151,13 +151,9 @@ def au_scores(labels: dict[str, set[int]], found: dict[str, dict]) -> dict:
 
 
 def _read_au_labels(path: Path) -> dict[str, set[int]]:
-    try:
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if not rows or not {"image", "aus"} <= set(rows[0]):
-        raise InputError(f"{path}: expected columns image, aus")
+    from tells.io.table import read_csv_rows
+
+    rows = read_csv_rows(path, ["image", "aus"])
     return {r["image"].strip(): _codes(r["aus"]) for r in rows}
 
 

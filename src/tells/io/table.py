@@ -53,6 +53,24 @@ class FrameTable:
         return df
 
 
+def read_csv_rows(path: str | os.PathLike, columns: list[str], shown: str = "") -> list[dict]:
+    """The rows of a small CSV that must have ``columns`` (a header line, then one row a line);
+    an unreadable file, an empty one or one missing a column is one :class:`InputError` line
+    (``shown`` is how the expected columns are named in it, default ``columns``)."""
+    import csv
+
+    from tells.errors import InputError
+
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if not rows or not set(columns) <= set(rows[0]):
+        raise InputError(f"{path}: expected columns {shown or ', '.join(columns)}")
+    return rows
+
+
 def ensure_writable_dir(path: str | os.PathLike) -> Path:
     """Create ``path`` if needed and prove it is writable, or raise :class:`OutputError`."""
     p = Path(path)

@@ -114,13 +114,14 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
         positions = _positions(fidx, motion)
         cands, t = spot_face(face, positions, p, int(face_id))
         cnn = _appearance(fidx, face, appearance_of(int(face_id)) if appearance_of else None)
+        # the appearance "before the onset": the 0.1 s up to it
+        pre = max(1, int(round(0.1 / max(float(np.median(np.diff(t))), 1e-3)))) if len(t) > 1 else 1
         for c in cands:
             if c.reason:
                 stats["left_out"][c.reason] += 1
                 continue
             lr = {n: (c.aus[f"AU{n}L"], c.aus[f"AU{n}R"]) for n in (12, 14)}
             code = au_code(c.aus, lr, p.active)
-            pre = max(1, int(round(0.1 / max(float(np.median(np.diff(t))), 1e-3)))) if len(t) > 1 else 1
             emotion, prob = name_event(
                 c.aus,
                 None if cnn is None else _around(cnn, c.onset - pre, c.onset),

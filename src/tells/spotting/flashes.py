@@ -27,7 +27,6 @@ with the highest confidence; any other event is a *false event*.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -38,6 +37,7 @@ import numpy as np
 from tells.contract import normalise_label
 from tells.errors import InputError, OutputError
 from tells.io.image import read_image
+from tells.io.table import read_csv_rows
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 #: landmarks that an expression barely moves: outer/inner eye corners and the nose bridge
@@ -123,24 +123,13 @@ def _item_from_folder(d: Path, label: str, subject: str) -> list[FlashItem]:
 
 
 def _read_labels(path: Path) -> dict[str, str]:
-    try:
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if not rows or not {"sequence", "label"} <= set(rows[0]):
-        raise InputError(f"{path}: expected columns sequence, label")
+    rows = read_csv_rows(path, ["sequence", "label"])
     return {r["sequence"].strip(): normalise_label(r["label"]) for r in rows}
 
 
 def _read_pairs_csv(path: Path) -> list[FlashItem]:
-    try:
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if not rows or not {"neutral", "expression", "label"} <= set(rows[0]):
-        raise InputError(f"{path}: expected columns neutral, expression, label[, subject]")
+    rows = read_csv_rows(path, ["neutral", "expression", "label"],
+                         "neutral, expression, label[, subject]")
     base = path.parent
     items = []
     for i, r in enumerate(rows):
