@@ -45,8 +45,12 @@ EYES = ([33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 16
         [263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249])
 UPPER_LIDS = ([246, 161, 160, 159, 158, 157, 173], [466, 388, 387, 386, 385, 384, 398])
 LOWER_LIDS = ([7, 163, 144, 145, 153, 154, 155], [249, 390, 373, 374, 380, 381, 382])
+#: the iris centre and its four rim points in the face mesh, by eye (as :data:`EYES`)
+IRIS = ((468, 469, 470, 471, 472), (473, 474, 475, 476, 477))
 #: the lip line (head-frame y) separating upper-lip and lower-lip/jaw landmarks
 LIP_LINE = 0.245
+#: the row of mesh points along the fold of each upper lid, above :data:`UPPER_LIDS`
+LID_FOLDS = ([247, 30, 29, 27, 28, 56, 190], [467, 260, 259, 257, 258, 286, 414])
 #: the head-frame y separating every upper-lip landmark (mouth corners included, y ≤ 0.224 on
 #: the reference face) from every lower-lip one (y ≥ 0.243), for the handles that move the
 #: lips towards each other
@@ -106,6 +110,12 @@ TEMPLATES: dict[int, list[Handle]] = {
 #: these gains scale templates whose movement the mesh under-reads, set from the oracle's
 #: read-back on single_face.mp4 frame 0 and WolfgangLanger_Pexels.mp4 frame 0
 GAIN = {1: 1.6, 2: 1.7, 4: 1.5, 5: 1.8, 6: 2.0, 7: 1.8, 9: 2.0, 17: 1.8, 23: 1.7, 28: 1.4}
+#: templates that replace :data:`TEMPLATES` in stimuli a person looks at
+#: (``synth_face(..., natural=True)``): the raised upper lid (AU5) lifts evenly along its
+#: length, not to a peak over the pupil
+LOOK: dict[int, list[Handle]] = {
+    5: [Handle((0.35, -0.50), (0.0, -0.05), 0.17, (-0.62, -0.445))],
+}
 #: eye closure (43 eyes closed, 45 blink): the upper lid meets the lower lid at E
 CLOSURE = (43, 45)
 SUPPORTED = sorted([*TEMPLATES, *CLOSURE])
@@ -221,11 +231,11 @@ def parse_aus(aus: str | dict[str, float], default: float = 3.0) -> dict[str, fl
     return out
 
 
-@lru_cache(maxsize=128)
-def _template(au: int, side: str, closed: bool = True) -> np.ndarray:
+@lru_cache(maxsize=256)
+def _template(au: int, side: str, closed: bool = True, look: bool = False) -> np.ndarray:
     """(478, 2) head-frame displacement at intensity 5 for one action unit and side;
     ``closed``: the lips meet, so ``lip`` handles fade out at the inner lip line (on a parted
-    mouth they move the whole lip)."""
+    mouth they move the whole lip); ``look``: with the :data:`LOOK` templates."""
     ref = reference_shape()
     d = np.zeros((len(ref), 2))
     if au in CLOSURE:
@@ -236,7 +246,7 @@ def _template(au: int, side: str, closed: bool = True) -> np.ndarray:
             d[UPPER_LIDS[s], 1] = (lo - up) * 0.9
             d[LOWER_LIDS[s], 1] = -(lo - up) * 0.1
         return d
-    for h in TEMPLATES[au]:
+    for h in (LOOK if look else {}).get(au, TEMPLATES[au]):
         for sgn in (-1.0, 1.0):  # -1: subject's right (x < 0)
             if side and (side == "R") != (sgn < 0):
                 continue
@@ -256,17 +266,74 @@ def _template(au: int, side: str, closed: bool = True) -> np.ndarray:
     return d * GAIN.get(au, 1.0)
 
 
-def displacements(aus: str | dict[str, float], closed: float = 1.0) -> np.ndarray:
+def displacements(aus: str | dict[str, float], closed: float = 1.0,
+                  look: bool = False) -> np.ndarray:
     """(478, 2) head-frame landmark displacement for an action-unit request; ``closed``
-    (0..1): how far the lips meet (:func:`lips_closed`)."""
+    (0..1): how far the lips meet (:func:`lips_closed`); ``look``: for a person to look at
+    (:data:`LOOK`)."""
     total = np.zeros((len(reference_shape()), 2))
     for key, v in parse_aus(aus).items():
         side, au = key[-1] if key[-1] in "LR" else "", int(key[2:4])
-        t = _template(au, side, True)
+        t = _template(au, side, True, look)
         if closed < 1.0:
-            t = closed * t + (1.0 - closed) * _template(au, side, False)
+            t = closed * t + (1.0 - closed) * _template(au, side, False, look)
         total += t * (v / 5.0)
     return total
+
+
+#: smallest share of its neutral area a mesh triangle keeps under :func:`untangle`
+MIN_AREA = 0.3
+
+
+@lru_cache(maxsize=1)
+def _triangles() -> tuple[np.ndarray, np.ndarray]:
+    """Delaunay triangles of the reference face's skin (head frame, x-y; not the irises) and
+    their signed areas, without those across the eye and mouth openings (lids close over the
+    eyes and lips press together) and the slivers."""
+    from scipy.spatial import Delaunay
+
+    ref = reference_shape()[:468, :2]
+    tri = Delaunay(ref).simplices
+    area = _areas(ref, tri)
+    keep = area > 1e-4
+    for opening in (*EYES, INNER_LIPS):
+        keep &= ~np.isin(tri, opening).all(axis=1)
+    return tri[keep], area[keep]
+
+
+def _areas(pts: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    a, b, c = pts[tri[:, 0]], pts[tri[:, 1]], pts[tri[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def untangle(d_head: np.ndarray, min_area: float = MIN_AREA, rounds: int = 40) -> np.ndarray:
+    """Scale down a head-frame displacement where it would crush or fold the skin.
+
+    Units that add up against each other (AU4 and AU9 lowering the brows while AU5 lifts the
+    upper lids) can push one row of landmarks across another; the resampled photo then folds
+    over itself (doubled brows, torn lids). Each round, the landmarks of every reference-mesh
+    triangle that would keep less than ``min_area`` of its area (or turn over), and with a
+    smooth falloff those around them, move 15 % less, so the brows stop just above the lids
+    as skin does.
+    """
+    ref = reference_shape()[:468, :2]
+    tri, area0 = _triangles()
+    near = _near()
+    scale = np.ones(len(d_head))
+    for _ in range(rounds):
+        bad = _areas(ref + d_head[:468] * scale[:468, None], tri) < min_area * area0
+        if not bad.any():
+            break
+        scale *= 1.0 - 0.15 * near[:, np.unique(tri[bad])].max(axis=1)
+    return d_head * scale[:, None]
+
+
+@lru_cache(maxsize=1)
+def _near() -> np.ndarray:
+    """(478, 478) Gaussian closeness of reference landmarks (head frame, sigma 0.04)."""
+    ref = reference_shape()[:, :2]
+    r2 = ((ref[:, None] - ref[None]) ** 2).sum(-1)
+    return np.exp(-r2 / (2 * 0.04**2))
 
 
 def lips_closed(lm: np.ndarray) -> float:
@@ -285,7 +352,8 @@ def _largest_face(image: np.ndarray) -> np.ndarray:
 
 
 def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
-               landmarks: np.ndarray | None = None, appearance: bool = False) -> np.ndarray:
+               landmarks: np.ndarray | None = None, appearance: bool = False,
+               natural: bool = False) -> np.ndarray:
     """Deform a face photo to show action units.
 
     Parameters
@@ -298,6 +366,10 @@ def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
         person looks at (the trainer). Off by default: as the AU oracle (``tells eval
         aus-oracle``, ``tells synth``) the warp is geometry only, which the AU reader was
         measured on (with the shading, single units at B and C read back less often).
+    natural : also shape the movement as a person would look at it (the trainer): opposing
+        units do not fold the skin over (:func:`untangle`), the eyeballs stay where they are
+        while the lids move, raised upper lids lift evenly (:data:`LOOK`) and widened eyes
+        show their white (:func:`_open_eyes`).
 
     Returns
     -------
@@ -308,7 +380,10 @@ def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
         raise InputError(f"expected an RGB uint8 image, got {img.dtype} {img.shape}")
     request = parse_aus(aus)
     lm = _largest_face(img) if landmarks is None else np.asarray(landmarks, dtype=np.float64)
-    d_head = displacements(request, lips_closed(lm))
+    d_head = displacements(request, lips_closed(lm), look=natural)
+    if natural:
+        d_head = untangle(d_head)
+        d_head[list(IRIS[0] + IRIS[1])] = 0.0  # the eyeballs stay; only the lids move
     if not np.any(d_head):
         return img.copy()
     s, rot, _t, _ = head_pose(lm)
@@ -316,6 +391,8 @@ def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
     d_img = s * (d3 @ rot.T)[:, :2]
     out = _warp(img, lm[:, :2], d_img)
     new = lm[:, :2] + d_img
+    if natural:
+        out = _open_eyes(out, img, lm[:, :2], new)
     if appearance:
         out = _wrinkles(out, request, new, s, rot)
     if any(k[2:4] in ("25", "26") for k in request) or _gap(new) > _gap(lm[:, :2]) + 1.0:
@@ -484,7 +561,7 @@ def _shade_mouth(out: np.ndarray, old: np.ndarray, new: np.ndarray,
         cheek = old[[50, 280]].mean(0).astype(int)
         y, x = np.clip(cheek[1], 0, h - 1), np.clip(cheek[0], 0, w - 1)
         skin = float(out[max(0, y - 3):y + 4, max(0, x - 3):x + 4].mean())
-        tooth = np.array([242, 236, 222], np.float32) * np.clip(skin / 160.0, 0.5, 1.1)
+        tooth = np.array([228, 222, 210], np.float32) * np.clip(skin / 160.0, 0.5, 1.1)
         bands = [(up_line, TEETH[0])]
         if opening > 0.22:
             bands.append((lo_line, -TEETH[1]))
@@ -497,8 +574,96 @@ def _shade_mouth(out: np.ndarray, old: np.ndarray, new: np.ndarray,
             yy, xx = np.mgrid[0:h, 0:w]
             r = np.abs((xx - mid[0]) * e[0] + (yy - mid[1]) * e[1]) / np.linalg.norm(e) / half
             shade = np.clip(1.15 - 0.75 * r**2, 0.3, 1.0).astype(np.float32)
-            t = (t * 0.9)[..., None]
+            # the gaps between the front teeth
+            along = ((xx - mid[0]) * e[0] + (yy - mid[1]) * e[1]) / np.linalg.norm(e) / unit
+            shade *= (1.0 - 0.25 * np.exp(-((np.abs(along) % 0.075) - 0.0375) ** 2 /
+                                          (2 * 0.006**2))).astype(np.float32)
+            # the front teeth span the middle of the opening, not the corners
+            t = (t * 0.9 * np.clip((0.62 - r) / 0.15, 0.0, 1.0))[..., None]
             res = res * (1 - t) + (tooth * shade[..., None]) * t
+    return np.clip(res, 0, 255).astype(np.uint8)
+
+
+def _polygon_area(pts: np.ndarray) -> float:
+    x, y = pts[:, 0], pts[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+
+def _open_eyes(out: np.ndarray, orig: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Eyes opened wider than in the photo (AU5) show more white, not a stretched iris.
+
+    The warp stretches what lay between the lids, so a raised upper lid would drag the iris
+    and the lashes into a dark hole. Inside the new opening this paints the white of the eye
+    (the photo's own, from the brightest part of the eye outside the iris), the iris as a disc
+    where the photo had it, the photo's eye itself where it was, and the lash line along the
+    raised lid."""
+    h, w = out.shape[:2]
+    unit = float(np.linalg.norm(old[263] - old[33]))
+    res = out.astype(np.float32)
+    for s, eye in enumerate(EYES):
+        # the upper lid's skin, stretched by raised brows or lids, is smooth skin: the lash
+        # line and the lid's shadow do not stretch with it
+        band_old = np.vstack([old[UPPER_LIDS[s]], old[LID_FOLDS[s]][::-1]])
+        band_new = np.vstack([new[UPPER_LIDS[s]], new[LID_FOLDS[s]][::-1]])
+        grow = _polygon_area(band_new) / max(_polygon_area(band_old), 1e-6)
+        if grow > 1.15:
+            # the colour of the skin just above the fold, which the warp did not stretch
+            above = new[LID_FOLDS[s]] - (0.0, 0.04 * unit)
+            xs = np.clip(np.round(above[:, 0]).astype(int), 0, w - 1)
+            ys = np.clip(np.round(above[:, 1]).astype(int), 0, h - 1)
+            skin = np.median(cv2.GaussianBlur(out, (5, 5), 0)[ys, xs].astype(np.float32), axis=0)
+            m = _feathered_mask((h, w), band_new, 0.03 * unit)[..., None]
+            a = min(0.85, 2.0 * (grow - 1.15))
+            res = res * (1 - m * a) + skin * m * a
+        po, pn = old[eye], new[eye]
+        if _polygon_area(pn) < 1.1 * _polygon_area(po):
+            continue
+        x0, y0 = np.floor(np.minimum(po.min(0), pn.min(0)) - 0.1 * unit).astype(int)
+        x1, y1 = np.ceil(np.maximum(po.max(0), pn.max(0)) + 0.1 * unit).astype(int)
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            continue
+        off = np.array([x0, y0], float)
+        shape = (y1 - y0, x1 - x0)
+        inside = np.zeros(shape, np.uint8)
+        cv2.fillPoly(inside, [np.round(po - off).astype(np.int32)], 1)
+        patch = orig[y0:y1, x0:x1].astype(np.float32)
+        c = old[IRIS[s][0]] - off
+        r = float(np.mean(np.linalg.norm(old[list(IRIS[s][1:])] - old[IRIS[s][0]], axis=1)))
+        yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+        dist = np.hypot(xx - c[0], yy - c[1])
+        luma = patch @ np.array([0.299, 0.587, 0.114], np.float32)
+        white = (inside > 0) & (dist > 1.15 * r)
+        iris = (inside > 0) & (dist < 0.9 * r)
+        if white.sum() >= 6:
+            lv = luma[white]
+            white_rgb = patch[white][lv >= np.percentile(lv, 70)].mean(0)
+        else:
+            white_rgb = np.array([215, 210, 205], np.float32)
+        iris_rgb = np.median(patch[iris], axis=0) if iris.sum() >= 3 else white_rgb * 0.35
+        # the white: a little darker towards the corners and in the lid's shadow
+        ex = np.clip(np.abs(xx - c[0]) / max(0.5 * float(np.ptp(pn[:, 0])), 1.0), 0, 1)
+        canvas = np.broadcast_to(white_rgb, (*shape, 3)) * (1.0 - 0.18 * ex**2)[..., None]
+        disc = np.clip((r - dist) / 1.0 + 0.5, 0.0, 1.0)[..., None]
+        rim = np.clip(dist / max(r, 1.0), 0.0, 1.0)[..., None] ** 4  # darker limbal ring
+        canvas = canvas * (1 - disc) + iris_rgb * (1.0 - 0.35 * rim) * disc
+        # the photo's own eye where it was, shrunk off its lash line
+        k = max(1, int(round(0.02 * unit)))
+        own = cv2.erode(inside, np.ones((2 * k + 1, 2 * k + 1), np.uint8)).astype(np.float32)
+        own = cv2.GaussianBlur(own, (2 * k + 1, 2 * k + 1), 0)[..., None]
+        canvas = canvas * (1 - own) + patch * own
+        # the raised lid's lashes and the shadow just under them
+        upper = np.round(new[UPPER_LIDS[s]] - off).astype(np.int32)
+        skin = _lid_skin(orig, old[UPPER_LIDS[s]].mean(0), unit)
+        shade = canvas.copy()
+        cv2.polylines(shade, [upper + np.array([0, max(1, k)])], False,
+                      (white_rgb * 0.75).tolist(), max(1, 2 * k), cv2.LINE_AA)
+        cv2.polylines(shade, [upper], False, (skin * 0.4).tolist(), max(1, k), cv2.LINE_AA)
+        canvas = cv2.GaussianBlur(shade, (3, 3), 0)
+        m = np.zeros(shape, np.float32)
+        cv2.fillPoly(m, [np.round(pn - off).astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
+        m = cv2.GaussianBlur(m, (3, 3), 0)[..., None]
+        res[y0:y1, x0:x1] = res[y0:y1, x0:x1] * (1 - m) + canvas * m
     return np.clip(res, 0, 255).astype(np.uint8)
 
 

@@ -236,13 +236,13 @@ def check_intensities(intensities: float | Iterable[float]) -> list[float]:
 #: of seven people (``tells train pack judge``; surprise with the outer brows up more than
 #: the inner ones, which alone read as sadness)
 STIMULUS_CODES: dict[str, str] = {
-    "anger": "4E+5E+7E+9C+10E+16E+25E+26C",
+    "anger": "4E+5B+7E+9C+10E+16E+25E+26C",
     "contempt": "R12E+R14E",
     "disgust": "9E+10E+15E+16E+17B+25C",
-    "fear": "1D+2E+4E+5E+20E+25E+26D",
+    "fear": "1D+2E+4E+5E+15C+20E+25E+26C",
     "happiness": "6C+12E+25D+26B",
     "sadness": "1E+4D+15E+17C",
-    "surprise": "1B+2E+5D+25E+26D",
+    "surprise": "1C+2E+5E+16C+26E",
 }
 #: default apex intensity of generated items: E, the full expression of
 #: :data:`STIMULUS_CODES`; lower intensities scale every unit down (4 = D … 1 = A) for
@@ -301,7 +301,8 @@ def build_from_photos(photos: Iterable[str | Path], name: str | None = None, *,
         face is used.
     intensities : one intensity or several, each within (0, 5] (A=1 … E=5).
     emotions : a subset of :data:`~tells.trainer.emotions.EMOTIONS` (default: all seven).
-    synth : the warp, default :func:`tells.facs.synth.synth_face` with its appearance changes.
+    synth : the warp, default :func:`tells.facs.synth.synth_face` with its appearance changes
+        and natural movement.
     analyze : face analysis, default :func:`tells.analyze_image`.
     judge : judge every item; without, all are accepted.
     source : the pack's source label.
@@ -318,7 +319,8 @@ def build_from_photos(photos: Iterable[str | Path], name: str | None = None, *,
 
         from tells.facs.synth import synth_face
 
-        synth = partial(synth_face, appearance=True)  # folds, bulges and teeth a person sees
+        # folds, bulges and teeth a person sees; lids, brows and eyes moving as skin does
+        synth = partial(synth_face, appearance=True, natural=True)
     if analyze is None:
         from tells import analyze_image as analyze
     per_photo = len(emos) * len(levels)
