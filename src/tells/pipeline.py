@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,7 +24,9 @@ from tells.io.table import FrameTable
 
 class FaceStage(Protocol):
     """A per-face processing stage. ``columns`` it adds to the per-frame table; called once per
-    face per frame in time order; ``finish()`` after the last frame."""
+    face per frame in time order; ``finish()`` after the last frame. A stage may also have
+    ``prepare(obs, submit)``, called for every face of a frame before the stages run on it,
+    to start work on a worker thread (``submit(fn, *args)`` returns a future)."""
 
     columns: list[str]
 
@@ -72,7 +75,10 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     does pose, alignment and the per-face stages of frame *n* (meshing frame *n + 1* needs only
     where the faces were in frame *n*). OpenCV and the BLAS under numpy are held to one thread
     for the run: on these small arrays their thread pools only spin against mediapipe and the
-    decode thread (they took a third of this thread's time, measured with py-spy).
+    decode thread (they took a third of this thread's time, measured with py-spy). Stages
+    that have ``prepare(obs, submit)`` (FACS: the optical flow; emotion: the CNN) are handed
+    each frame's faces first and start that work on a worker thread (both release the GIL),
+    so it runs beside this thread's Python work; their rows are the same as without.
     """
     import cv2
     from threadpoolctl import threadpool_limits
@@ -85,15 +91,25 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     tracker = FaceTracker(settings)
     clock = time.perf_counter
 
+    # stages with ``prepare(obs, submit)`` start their GIL-free work (optical flow, the CNN)
+    # on this worker for all faces of a frame, then this thread does the rest
+    preparing = [st for st in stages if hasattr(st, "prepare")] if settings.overlap else []
+    worker = ThreadPoolExecutor(1, thread_name_prefix="tells-stages") if preparing else None
+
     def emit(frame: Frame, faces: list) -> None:
         if not faces:  # keep the timeline complete
             empty = {"frame": frame.index, "timestamp": frame.t, "face_id": -1, "success": 0}
             table.append(empty)
             if on_row is not None:
                 on_row(empty)
-        for face_id, lm, conf in faces:
-            obs = observe(face_id, frame.index, frame.t, frame.image, lm, conf, settings,
-                          frame.scale, frame.gray)
+        observed = [observe(face_id, frame.index, frame.t, frame.image, lm, conf, settings,
+                            frame.scale, frame.gray) for face_id, lm, conf in faces]
+        for st in preparing:
+            t0 = clock()
+            for obs in observed:
+                st.prepare(obs, worker.submit)
+            stats.stage_seconds[type(st).__name__] += clock() - t0
+        for obs in observed:
             row = geometry_row(obs)
             for st in stages:
                 t0 = clock()
@@ -112,7 +128,7 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     blas = threadpool_limits(limits=1, user_api="blas")
     try:
         for frame in (prefetch(frames, ahead) if settings.overlap else frames):
-            tracker.submit(frame.image)
+            tracker.submit(frame.image, frame.t)
             if previous is not None:  # while the meshes of this frame run
                 emit(*previous)
                 previous = None
@@ -127,6 +143,8 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
         for st in stages:
             st.finish()
     finally:
+        if worker is not None:
+            worker.shutdown()
         blas.restore_original_limits()
         stats.detections = tracker.detections_run
         stats.identities = tracker.identity_log

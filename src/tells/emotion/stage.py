@@ -3,6 +3,7 @@ fused and smoothed per face."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -44,9 +45,25 @@ class EmotionStage:
         self.smooth = smooth
         self._smoothers: OrderedDict[int, FlashPreservingSmoother] = OrderedDict()
         self._cnn_series: dict[int, Series] = {}
+        self._ahead: dict[int, tuple] = {}  # face → (observation, future of its CNN output)
+        self._lock = threading.Lock()  # one CNN call at a time (the worker's or this thread's)
+
+    def prepare(self, obs: FaceObservation, submit) -> None:
+        """Start the CNN on ``obs`` on a worker (``submit(fn, *args)`` → future, from
+        :func:`tells.pipeline.run`); :meth:`__call__` of the same observation takes it."""
+        self._ahead.pop(obs.face_id, None)
+        if obs.crop is not None:
+            self._ahead[obs.face_id] = (obs, submit(self._cnn, obs.crop))
+
+    def _cnn(self, crop: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return self.cnn(crop)
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
-        cnn = self.cnn(obs.crop) if obs.crop is not None else None
+        ahead = self._ahead.pop(obs.face_id, None)
+        cnn = ahead[1].result() if ahead is not None else None
+        if ahead is None or ahead[0] is not obs:
+            cnn = self._cnn(obs.crop) if obs.crop is not None else None
         if cnn is not None:
             series = self._cnn_series.get(obs.face_id)
             if series is None:

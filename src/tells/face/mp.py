@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
@@ -120,18 +121,47 @@ class FaceDetector:
 
     def __init__(self, min_confidence: float = 0.5, full_range: bool = True):
         fd, _ = _solutions()
+        self.min_confidence, self.full_range = min_confidence, full_range
         with native_stderr_silenced():
             self._det = fd.FaceDetection(model_selection=1 if full_range else 0,
                                          min_detection_confidence=min_confidence)
         self._warm = False
+        self._input: np.ndarray | None = None
+        self._found: list[bytes] | None = None
+        self._size = (0, 0)
 
     def __call__(self, rgb: np.ndarray) -> list[Detection]:
+        self.submit(rgb)
+        return self.collect()
+
+    @property
+    def pending(self) -> bool:
+        """A frame was given to :meth:`submit` and its detections not collected yet."""
+        return self._input is not None
+
+    def submit(self, rgb: np.ndarray) -> None:
+        """Start detecting faces in ``rgb`` and return at once (the graph runs on its own
+        threads, e.g. beside the meshes); :meth:`collect` gives the detections. The first
+        call (the model loads) runs here."""
+        self._size = rgb.shape[:2]
+        if self._warm and _streamable(self._det, rgb):
+            send_frame(self._det, rgb)
+            self._input, self._found = rgb, None  # the packet may share rgb's memory
+            return
+        self._input = None
+        with _silenced_until(self._warm):
+            self._found = run_graph(self._det, rgb, "detections")
+        self._warm = True
+
+    def collect(self) -> list[Detection]:
+        """Detections of the frame given to :meth:`submit`."""
         from mediapipe.framework.formats import detection_pb2
 
-        h, w = rgb.shape[:2]
-        with _silenced_until(self._warm):
-            found = run_graph(self._det, rgb, "detections")
-        self._warm = True
+        if self._input is not None:
+            self._found = receive(self._det, "detections")
+            self._input = None
+        found, self._found = self._found, None
+        h, w = self._size
         out = []
         for buf in found or []:
             d = detection_pb2.Detection.FromString(buf)
@@ -142,6 +172,35 @@ class FaceDetector:
 
     def close(self) -> None:
         self._det.close()
+
+
+#: warm detectors a finished tracker handed back, by (min_confidence, full_range); at most
+#: :data:`SPARE_DETECTORS` each (a graph's start-up and first frame cost ~40 ms per tracker)
+_spare: dict[tuple[float, bool], list[FaceDetector]] = {}
+_spare_lock = threading.Lock()
+SPARE_DETECTORS = 4
+
+
+def borrow_detector(min_confidence: float = 0.5, full_range: bool = True) -> FaceDetector:
+    """A :class:`FaceDetector` from the process's spares, else a new one. A detector keeps no
+    state from frame to frame, so a reused one finds exactly what a new one would."""
+    with _spare_lock:
+        spares = _spare.get((min_confidence, full_range))
+        if spares:
+            return spares.pop()
+    return FaceDetector(min_confidence, full_range)
+
+
+def give_back(det: FaceDetector) -> None:
+    """Hand a detector obtained from :func:`borrow_detector` back (closed if enough spares)."""
+    if det.pending:
+        det.collect()
+    with _spare_lock:
+        spares = _spare.setdefault((det.min_confidence, det.full_range), [])
+        if len(spares) < SPARE_DETECTORS:
+            spares.append(det)
+            return
+    det.close()
 
 
 # One serialised NormalizedLandmark holding x, y, z: tag, length 15, then three tagged floats.

@@ -29,7 +29,7 @@ import numpy as np
 from tells.config import Settings
 from tells.face.align import aligned_crop, sharpness
 from tells.face.geometry import head_pose, to_head_frame
-from tells.face.mp import Detection, FaceDetector, FaceMesher
+from tells.face.mp import Detection, FaceDetector, FaceMesher, borrow_detector, give_back
 from tells.face.observation import FaceObservation
 from tells.face.reid import Decision, Gallery
 
@@ -191,6 +191,7 @@ class FaceTracker:
         self._next_id = max(self.gallery.identities, default=-1) + 1
         self._last_detect = -np.inf
         self._pending: list = []
+        self._ahead: np.ndarray | None = None  # the frame the detector was started on
         self._described_this_frame = False
         self.detections_run = 0
         self.descriptors_run = 0
@@ -207,10 +208,26 @@ class FaceTracker:
 
     # -- helpers ---------------------------------------------------------------------------
     def _detect(self, image: np.ndarray) -> list[Detection]:
+        if self._ahead is not None:  # started by submit() beside the meshes
+            ahead, self._ahead = self._ahead, None
+            found = self._detector.collect()
+            if ahead is image:
+                self.detections_run += 1
+                return found
         if self._detector is None:
-            self._detector = FaceDetector(self.settings.detect_confidence)
+            self._detector = borrow_detector(self.settings.detect_confidence)
         self.detections_run += 1
         return self._detector(image)
+
+    def _detection_due(self, t: float, active: int, searching: bool) -> bool:
+        """Is a whole-frame detection due at ``t``, with ``active`` faces tracked and a lost
+        one being ``searching`` for?"""
+        s = self.settings
+        interval = (s.lost_detect_interval_s if searching
+                    or (s.expected_faces and active < self._limit) else s.detect_interval_s)
+        if s.expected_faces and active >= self._limit:
+            interval = np.inf  # everyone expected is on screen: no one new to look for
+        return not active or t - self._last_detect >= interval
 
     def _detect_in(self, image: np.ndarray, box) -> list[Detection]:
         """Detections inside an enlarged square around ``box`` (frame pixels)."""
@@ -219,7 +236,7 @@ class FaceTracker:
             return []
         crop, x0, y0 = got
         if self._region_detector is None:
-            self._region_detector = FaceDetector(SEARCH_CONFIDENCE)
+            self._region_detector = borrow_detector(SEARCH_CONFIDENCE)
         self.detections_run += 1
         return [Detection(d.x + x0, d.y + y0, d.w, d.h, d.score)
                 for d in self._region_detector(crop)]
@@ -233,10 +250,10 @@ class FaceTracker:
     def _describe(self, image: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
         if not self.settings.reid:
             return None
-        from tells.face.descriptor import FaceDescriptor, face_chip
+        from tells.face.descriptor import face_chip, shared_descriptor
 
         if self._describer is None:
-            self._describer = FaceDescriptor()
+            self._describer = shared_descriptor()
         self.descriptors_run += 1
         self._described_this_frame = True
         return self._describer(face_chip(image, lm))
@@ -250,12 +267,14 @@ class FaceTracker:
     def update(self, image: np.ndarray, t: float) -> list[tuple[int, np.ndarray, float]]:
         """Track faces in one RGB frame; returns ``(face_id, landmarks, confidence)`` per
         face, landmarks in the frame's pixels."""
-        self.submit(image)
+        self.submit(image, t)
         return self.collect(image, t)
 
-    def submit(self, image: np.ndarray) -> None:
+    def submit(self, image: np.ndarray, t: float | None = None) -> None:
         """Start meshing the tracked faces of a frame; mediapipe works on its own threads until
-        :meth:`collect` (with the same frame), so the caller can do other work meanwhile."""
+        :meth:`collect` (with the same frame), so the caller can do other work meanwhile.
+        With the frame's time ``t``, a whole-frame detection that will be due is started
+        too (the same detections :meth:`collect` would otherwise run itself)."""
         self._pending = []
         for tr in self._tracks:
             if tr.lost:
@@ -264,6 +283,12 @@ class FaceTracker:
             if got is not None:
                 tr.mesher.submit(got[0])
             self._pending.append((tr, got))
+        if t is not None and self._detector is not None:
+            searching = any(tr.lost and t - tr.last_seen <= self.settings.lost_search_s
+                            for tr in self._tracks)
+            if self._detection_due(t, len(self._pending), searching):
+                self._detector.submit(image)
+                self._ahead = image
 
     def collect(self, image: np.ndarray, t: float) -> list[tuple[int, np.ndarray, float]]:
         """Finish the frame given to :meth:`submit`: landmarks of the tracked faces, search for
@@ -297,12 +322,7 @@ class FaceTracker:
                     break
 
         # the whole frame: new faces, and lost ones that moved
-        interval = (s.lost_detect_interval_s if any(tr.lost for tr in searching)
-                    or (s.expected_faces and len(active) < self._limit)
-                    else s.detect_interval_s)
-        if s.expected_faces and len(active) >= self._limit:
-            interval = np.inf  # everyone expected is on screen: no one new to look for
-        if not active or t - self._last_detect >= interval:
+        if self._detection_due(t, len(active), any(tr.lost for tr in searching)):
             self._last_detect = t
             for det in self._detect(image):
                 if self._taken(det, active, refresh=True) or len(active) >= self._limit:
@@ -336,6 +356,9 @@ class FaceTracker:
                 if (tr.check_now or tr.describe_due(t)) and tr.box[2] >= 40 and _frontal(lm):
                     self._describe_track(tr, image, lm, t, on_screen)
                     break
+        if self._ahead is not None:  # started in submit() but not due after all
+            self._ahead = None
+            self._detector.collect()
         # forget tracks lost for too long (their identities stay in the gallery)
         keep_s = max(s.track_keep_s, s.lost_search_s)
         for tr in list(self._tracks):
@@ -498,6 +521,8 @@ class FaceTracker:
             m.close()
         for det in (self._detector, self._region_detector):
             if det is not None:
-                det.close()
+                give_back(det)  # warm for the next tracker of this process
+        self._detector = self._region_detector = None
+        self._ahead = None
         self._tracks, self._pool = [], []
 

@@ -208,8 +208,8 @@ def _nonneg_solve(gram: np.ndarray, c: np.ndarray,
     return np.maximum(x, 0.0), active
 
 
-@lru_cache(maxsize=1)
-def _dis() -> cv2.DISOpticalFlow:
+def new_dis() -> cv2.DISOpticalFlow:
+    """A DIS flow object with tells' settings (one per thread that computes flow)."""
     # the ultrafast preset stops at quarter resolution, where a 1–3 px skin movement is lost;
     # half resolution recovers only 35–40 % of a small brow or lid movement (AU 4, 7, 17 at B
     # were missed on most oracle faces); full resolution with a wide patch stride finds them
@@ -218,6 +218,11 @@ def _dis() -> cv2.DISOpticalFlow:
     dis.setFinestScale(FINEST_SCALE)
     dis.setPatchStride(PATCH_STRIDE)
     return dis
+
+
+@lru_cache(maxsize=1)
+def _dis() -> cv2.DISOpticalFlow:
+    return new_dis()
 
 
 def crop_points(landmarks: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -250,15 +255,17 @@ def face_cells(points: np.ndarray, size: int) -> np.ndarray:
 
 
 def motion_aus(neutral_gray: np.ndarray, gray_now: np.ndarray,
-               points: np.ndarray | None = None, state: dict | None = None) -> dict[str, float]:
+               points: np.ndarray | None = None, state: dict | None = None,
+               dense: np.ndarray | None = None) -> dict[str, float]:
     """Intensities (0..5, before dead zones) of :data:`MOTION_AUS` from the motion between
     this person's neutral crop and the current crop (both gray uint8, same size).
 
     ``points``: the current face's mesh in crop pixels; flow outside its outline (background,
     border pixels replicated by the alignment) is ignored. ``state``: a dict kept per face
-    between frames (the fit starts from the previous frame's active units)."""
+    between frames (the fit starts from the previous frame's active units). ``dense``: the
+    :func:`flow` between the two crops if it was computed already (on another thread)."""
     w, fit, gram = _basis(gray_now.shape[0])
-    p = _pool(flow(neutral_gray, gray_now))
+    p = _pool(flow(neutral_gray, gray_now) if dense is None else dense)
     if points is not None:
         p *= face_cells(points, gray_now.shape[0])[..., None]
     v = np.concatenate([p[..., 0].ravel(), p[..., 1].ravel()]) * w
@@ -296,11 +303,11 @@ def eye_darkness(gray_crop: np.ndarray) -> np.ndarray:
 
 
 def motion_evidence(neutral_gray: np.ndarray, gray_now: np.ndarray,
-                    points: np.ndarray | None = None, state: dict | None = None
-                    ) -> dict[str, float]:
+                    points: np.ndarray | None = None, state: dict | None = None,
+                    dense: np.ndarray | None = None) -> dict[str, float]:
     """:func:`motion_aus` plus ``closure``: the fall of :func:`eye_darkness` (both eyes)
     from the neutral crop to the current one (0 open as at rest, 1 no dark eye left)."""
-    out = motion_aus(neutral_gray, gray_now, points, state)
+    out = motion_aus(neutral_gray, gray_now, points, state, dense)
     dn = float(eye_darkness(neutral_gray).sum())
     out["closure"] = 1.0 - float(eye_darkness(gray_now).sum()) / max(dn, 1e-3)
     return out

@@ -12,7 +12,7 @@ from tells.face.observation import FaceObservation
 from tells.facs.aus import CLOSED_HOLD_S, intensities, with_motion
 from tells.facs.baseline import NeutralBaseline, NeutralCrop, population_neutral
 from tells.facs.features import measure
-from tells.facs.motion import crop_points, gray, motion_evidence
+from tells.facs.motion import crop_points, gray, motion_evidence, new_dis
 
 #: a frame is calm when landmarks move less than this (eye-corner distances per second, mean)
 CALM_SPEED = 0.25
@@ -81,6 +81,9 @@ class AUStage:
     def __init__(self, half_life_s: float = 120.0):
         self.half_life_s = half_life_s
         self._faces: OrderedDict[int, _FaceState] = OrderedDict()
+        #: per face: (observation, neutral crop, future of the flow) started by :meth:`prepare`
+        self._ahead: dict[int, tuple] = {}
+        self._dis = None  # the worker thread's own flow object
 
     def _state(self, face_id: int) -> _FaceState:
         st = self._faces.get(face_id)
@@ -98,7 +101,25 @@ class AUStage:
         st = self._faces.get(face_id)
         return st.last if st is not None else {}
 
+    def prepare(self, obs: FaceObservation, submit) -> None:
+        """Start the skin-motion flow of ``obs`` on a worker (``submit(fn, *args)`` → future;
+        :func:`tells.pipeline.run` gives one): the flow releases the GIL, so it runs while this
+        thread does the geometry. :meth:`__call__` of the same observation takes the result;
+        without ``prepare`` it computes the flow itself (same result)."""
+        st = self._faces.get(obs.face_id)
+        self._ahead.pop(obs.face_id, None)
+        if st is None or obs.crop is None:
+            return
+        ref = st.crop.value()
+        g = gray(obs.crop)
+        if self._turn_weight(st.crop, g, obs.pose) <= 0.0:
+            return
+        if self._dis is None:
+            self._dis = new_dis()
+        self._ahead[obs.face_id] = (obs, ref, submit(self._dis.calc, ref, g, None))
+
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
+        ahead = self._ahead.pop(obs.face_id, None)
         st = self._state(obs.face_id)
         x = measure(obs.aligned, obs.crop, obs.pose[1])
         geo = obs.aligned
@@ -121,7 +142,12 @@ class AUStage:
             g = gray(obs.crop)
             pts = (crop_points(obs.landmarks, obs.crop_matrix) if obs.crop_matrix is not None
                    else None)
-            motion = self._motion(st.crop, g, obs.pose, pts, st.fit)
+            dense = None
+            if ahead is not None:
+                dense = ahead[2].result()  # wait for it even when it is not this frame's
+                if ahead[0] is not obs or ahead[1] is not st.crop.value():
+                    dense = None
+            motion = self._motion(st.crop, g, obs.pose, pts, st.fit, dense)
             if motion is not None:
                 aus = with_motion(aus, x, neutral, motion)
             # only calm frames without any action unit build the neutral image
@@ -137,18 +163,26 @@ class AUStage:
         return au_row(aus)
 
     @staticmethod
-    def _motion(neutral: NeutralCrop, g, pose, points=None,
-                fit: dict | None = None) -> dict[str, float] | None:
-        """Skin-motion evidence against the neutral crop, faded out as the head turns away
-        from the pose the neutral was seen at (``None``: no neutral image yet)."""
+    def _turn_weight(neutral: NeutralCrop, g, pose) -> float:
+        """How much skin motion against the neutral crop counts (0 when there is no usable
+        neutral image yet or the head is turned too far from the pose it was seen at)."""
         ref = neutral.value()
         if ref is None or ref.shape != g.shape or neutral.frames < MIN_NEUTRAL_FRAMES:
-            return None
+            return 0.0
         turn = max(abs(pose[0] - neutral.pose[0]), abs(pose[1] - neutral.pose[1]))
-        k = float(np.clip((MOTION_POSE[1] - turn) / (MOTION_POSE[1] - MOTION_POSE[0]), 0, 1))
+        return float(np.clip((MOTION_POSE[1] - turn) / (MOTION_POSE[1] - MOTION_POSE[0]), 0, 1))
+
+    @classmethod
+    def _motion(cls, neutral: NeutralCrop, g, pose, points=None,
+                fit: dict | None = None, dense=None) -> dict[str, float] | None:
+        """Skin-motion evidence against the neutral crop, faded out as the head turns away
+        from the pose the neutral was seen at (``None``: no neutral image yet); ``dense``: the
+        flow from the neutral crop to ``g`` if computed already."""
+        k = cls._turn_weight(neutral, g, pose)
         if k <= 0.0:
             return None
-        return {n: v * k for n, v in motion_evidence(ref, g, points, fit).items()}
+        return {n: v * k for n, v in
+                motion_evidence(neutral.value(), g, points, fit, dense).items()}
 
     def finish(self) -> None:
         """Nothing to flush (state is per face and bounded)."""

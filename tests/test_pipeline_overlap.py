@@ -1,0 +1,85 @@
+"""The pipelined run (decode ahead, meshes and the whole-frame detection beside the stages,
+the stages' flow and CNN on a worker thread) gives exactly the rows of the plain one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tells.api import default_stages
+from tells.config import Settings
+from tells.facs.stage import AUStage
+from tells.io.frames import Frame
+from tells.pipeline import run
+
+
+def _table(frames, overlap: bool):
+    settings = Settings(overlap=overlap)
+    stages = default_stages(settings)
+    table, stats = run(iter(frames), settings, stages)
+    return table.to_frame(), stats, stages
+
+
+def test_overlapped_run_gives_the_rows_of_the_plain_run(wolfgang_frames):
+    frames = [Frame(i, i * 1001 / 24000, img) for i, img in enumerate(wolfgang_frames[:72])]
+    plain, plain_stats, plain_stages = _table(frames, overlap=False)
+    fast, fast_stats, fast_stages = _table(frames, overlap=True)
+    assert list(plain.columns) == list(fast.columns)
+    assert np.array_equal(plain.to_numpy(float), fast.to_numpy(float), equal_nan=True)
+    assert plain_stats.detections == fast_stats.detections >= 2
+    # the worker computed the skin-motion flow in the overlapped run, this thread in the other
+    assert isinstance(fast_stages[0], AUStage) and fast_stages[0]._dis is not None
+    assert plain_stages[0]._dis is None
+
+
+def test_a_prepared_flow_is_used_only_for_its_own_observation(wolfgang_frames):
+    """prepare() for one frame, then the stage called on another: the result is what the
+    stage computes alone for that frame."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [Frame(i, i * 1001 / 24000, img) for i, img in enumerate(wolfgang_frames[:30])]
+    settings = Settings(overlap=False)
+    table, _ = run(iter(frames), settings, [])  # only to know the faces are there
+    assert (table.to_frame()["success"] == 1).all()
+
+    from tells.face.track import FaceTracker, observe
+
+    tracker = FaceTracker(settings)
+    obs = []
+    for f in frames:
+        for fid, lm, conf in tracker.update(f.image, f.t):
+            obs.append(observe(fid, f.index, f.t, f.image, lm, conf, settings))
+    tracker.close()
+    alone, mixed = AUStage(), AUStage()
+    with ThreadPoolExecutor(1) as pool:
+        for i, o in enumerate(obs):
+            want = alone(o)
+            mixed.prepare(obs[i - 1] if i % 3 == 0 else o, pool.submit)
+            assert mixed(o) == want
+
+
+def test_detection_started_beside_the_meshes_finds_what_a_plain_one_does(tmp_path):
+    """submit(image, t) starts the whole-frame detection early; the ids, landmarks and the
+    number of detections are those of a tracker that runs it itself (submit without t)."""
+    from tells.face.track import FaceTracker
+    from tells.io.image import read_image
+    from tells.io.samples import sample_path
+
+    img = read_image(sample_path("multi_face.jpg"))[:666, :1000]
+    frames = [np.roll(img, shift=3 * i, axis=1) for i in range(24)]
+    runs = []
+    for ahead in (True, False):
+        tracker = FaceTracker(Settings(detect_interval_s=0.1))
+        out = []
+        for i, image in enumerate(frames):
+            t = i / 30
+            tracker.submit(image, t if ahead else None)
+            out.append(tracker.collect(image, t))
+        runs.append((out, tracker.detections_run))
+        tracker.close()
+    (a, na), (b, nb) = runs
+    assert na == nb >= 6
+    assert [[f for f, _, _ in faces] for faces in a] == [[f for f, _, _ in faces] for faces in b]
+    assert len(a[-1]) == 5
+    for fa, fb in zip(a, b, strict=True):
+        for (_, la, ca), (_, lb, cb) in zip(fa, fb, strict=True):
+            assert ca == cb and np.array_equal(la, lb)
