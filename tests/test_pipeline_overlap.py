@@ -68,7 +68,7 @@ def test_detection_started_beside_the_meshes_finds_what_a_plain_one_does(tmp_pat
     frames = [np.roll(img, shift=3 * i, axis=1) for i in range(24)]
     runs = []
     for ahead in (True, False):
-        tracker = FaceTracker(Settings(detect_interval_s=0.1))
+        tracker = FaceTracker(Settings(detect_interval_s=0.1, detect_interval_max_s=0.1))
         out = []
         for i, image in enumerate(frames):
             t = i / 30

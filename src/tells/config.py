@@ -24,8 +24,10 @@ class Settings:
     max_faces: int = 8
     #: minimum confidence of the full-range detector for a new face
     detect_confidence: float = 0.5
-    #: seconds between full-frame detection passes looking for new faces
+    #: seconds between full-frame detection passes looking for new faces; while they find no
+    #: one new and no face is lost, the interval doubles up to ``detect_interval_max_s``
     detect_interval_s: float = 0.5
+    detect_interval_max_s: float = 1.0
     #: a lost face keeps its id if it reappears within this many seconds
     track_keep_s: float = 1.0
     #: a lost face is looked for again in the region where it was, on every frame, for this

@@ -11,13 +11,18 @@ crop of the region where it was (small and turned faces are found there that the
 pass misses), and the whole frame is searched every ``lost_detect_interval_s``. Found near
 where it was within ``track_keep_s``, it keeps its id.
 
+While the whole-frame passes find no one new and no face is lost, the interval between them
+doubles, up to ``detect_interval_max_s`` (a steady scene needs fewer of them; each costs about
+as much CPU as a mesh); anyone new, or a face lost, brings it back to ``detect_interval_s``.
+
 A face that appears anywhere else, or after a longer gap, is compared by appearance with the
 people seen so far (:mod:`tells.face.reid`, :mod:`tells.face.descriptor`): it gets its
 earlier id when the descriptor says so clearly, else a new id, and the doubt is recorded in
 :attr:`FaceTracker.identity_log`. Descriptors are computed when a face appears or comes back
 and at a few spaced moments of each track (``DESCRIBE_AT_S``), at most one per frame, never
-on every frame. Faces turned beyond the pose limit stay tracked while the mesh holds them;
-their rows carry ``q_pose``.
+on every frame; with ``Settings.overlap`` the scheduled ones run on a worker thread and count
+``REFRESH_LAG`` frames later. Faces turned beyond the pose limit stay tracked while the mesh
+holds them; their rows carry ``q_pose``.
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ def _centre(b) -> np.ndarray:
 #: the last, one every ``DESCRIBE_EVERY_S``
 DESCRIBE_AT_S = (0.3, 2.0, 8.0)
 DESCRIBE_EVERY_S = 10.0
+#: with ``Settings.overlap``, a descriptor taken on schedule (not a check) is computed on a
+#: worker thread while tracking goes on, and counts this many frames later (a fixed lag, so
+#: every run decides the same)
+REFRESH_LAG = 4
 #: a tracked face whose descriptor is this far from its person's is someone else (a cut, or
 #: the mesh slid onto a neighbour): it gets an id of its own
 SPLIT_DISTANCE = 0.75
@@ -185,11 +194,17 @@ class FaceTracker:
         self._detector: FaceDetector | None = None
         self._region_detector: FaceDetector | None = None
         self._describer = None
+        self._worker = None  # thread computing scheduled descriptors
+        #: (track, future descriptor, t, frame count, ids on screen) of the one in flight
+        self._refresh: tuple | None = None
+        self._frames = 0
         self._tracks: list[_Track] = []
         self._pool: list[FaceMesher] = []
         self.gallery = gallery or Gallery(self.settings)
         self._next_id = max(self.gallery.identities, default=-1) + 1
         self._last_detect = -np.inf
+        #: whole-frame passes in a row that found no one new while no face was lost
+        self._quiet = 0
         self._pending: list = []
         self._ahead: np.ndarray | None = None  # the frame the detector was started on
         self._described_this_frame = False
@@ -223,8 +238,10 @@ class FaceTracker:
         """Is a whole-frame detection due at ``t``, with ``active`` faces tracked and a lost
         one being ``searching`` for?"""
         s = self.settings
+        steady = min(s.detect_interval_s * 2.0 ** self._quiet,
+                     max(s.detect_interval_s, s.detect_interval_max_s))
         interval = (s.lost_detect_interval_s if searching
-                    or (s.expected_faces and active < self._limit) else s.detect_interval_s)
+                    or (s.expected_faces and active < self._limit) else steady)
         if s.expected_faces and active >= self._limit:
             interval = np.inf  # everyone expected is on screen: no one new to look for
         return not active or t - self._last_detect >= interval
@@ -296,12 +313,13 @@ class FaceTracker:
         per face."""
         s = self.settings
         self._described_this_frame = False
+        self._frames += 1
         found: list[tuple[_Track, np.ndarray]] = []
         pending, self._pending = self._pending, []
         for tr, got in pending:
             lm = None if got is None else _shifted(tr.mesher.collect(), got[1], got[2])
             if lm is None:
-                tr.lost = True
+                tr.lost, self._quiet = True, 0
                 continue
             box = _box_of(lm)
             tr.check_now |= _jumped(tr.box, box)
@@ -324,9 +342,11 @@ class FaceTracker:
         # the whole frame: new faces, and lost ones that moved
         if self._detection_due(t, len(active), any(tr.lost for tr in searching)):
             self._last_detect = t
+            self._quiet += 1
             for det in self._detect(image):
                 if self._taken(det, active, refresh=True) or len(active) >= self._limit:
                     continue
+                self._quiet = 0  # someone new (or back): look again soon
                 tr = self._lost_near(det, t)
                 if tr is not None and self._resume(tr, det, image, t, found, active):
                     continue
@@ -337,12 +357,14 @@ class FaceTracker:
         kept: list[tuple[_Track, np.ndarray]] = []
         for tr, lm in found:
             if any(_iou(tr.box, k.box) > 0.5 for k, _ in kept):
-                tr.lost = True
+                tr.lost, self._quiet = True, 0
                 continue
             kept.append((tr, lm))
         on_screen = {tr.face_id for tr, _ in kept}
         for tr, _ in kept:
             tr.seen_with |= on_screen - {tr.face_id}
+        if self._refresh is not None and self._frames - self._refresh[3] >= REFRESH_LAG:
+            self._finish_refresh()
         # spaced descriptors of the faces on screen, at most one a frame; doubtful ids first
         if s.reid and not self._described_this_frame:
             for tr, lm in sorted(kept, key=lambda p: not p[0].doubt):
@@ -354,7 +376,12 @@ class FaceTracker:
                 if tr.suspect and t - tr.suspect[-1][0] < SPLIT_EVERY_S:
                     continue
                 if (tr.check_now or tr.describe_due(t)) and tr.box[2] >= 40 and _frontal(lm):
-                    self._describe_track(tr, image, lm, t, on_screen)
+                    if self._refresh is not None and self._refresh[0] is tr:
+                        continue  # its scheduled descriptor is being computed
+                    if not tr.check_now and s.overlap and self._refresh is None:
+                        self._start_refresh(tr, image, lm, t, on_screen)
+                    else:
+                        self._describe_track(tr, image, lm, t, on_screen)
                     break
         if self._ahead is not None:  # started in submit() but not due after all
             self._ahead = None
@@ -439,10 +466,42 @@ class FaceTracker:
         found.append((tr, lm))
         active.append(tr)
 
-    def _describe_track(self, tr: _Track, image, lm, t: float, on_screen: set[int]) -> None:
-        """A descriptor of a tracked face: it joins its person's, unless it is plainly someone
-        else, who then gets an id of their own (an earlier one or a new one)."""
-        d = self._describe(image, lm)
+    def _start_refresh(self, tr: _Track, image, lm, t: float, on_screen: set[int]) -> None:
+        """Start a scheduled descriptor of ``tr`` on the worker thread (numpy's matrix
+        products release the GIL); :meth:`_finish_refresh` takes it ``REFRESH_LAG`` frames
+        later."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tells.face.descriptor import face_chip, shared_descriptor
+
+        if self._describer is None:
+            self._describer = shared_descriptor()
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="tells-describe")
+        self.descriptors_run += 1
+        self._described_this_frame = True
+        future = self._worker.submit(self._describer, face_chip(image, lm))
+        self._refresh = (tr, future, t, self._frames, set(on_screen))
+
+    def _finish_refresh(self) -> None:
+        """The scheduled descriptor in flight, handled as :meth:`_describe_track` would have
+        at the moment it was taken."""
+        tr, future, t, _, on_screen = self._refresh
+        self._refresh = None
+        d = future.result()
+        if not any(x is tr for x in self._tracks):
+            return
+        jumped = tr.check_now  # the box jumped meanwhile: that still gets its check
+        self._describe_track(tr, None, None, t, on_screen, d)
+        tr.check_now |= jumped
+
+    def _describe_track(self, tr: _Track, image, lm, t: float, on_screen: set[int],
+                        d: np.ndarray | None = None) -> None:
+        """A descriptor of a tracked face (``d``, else taken now): it joins its person's,
+        unless it is plainly someone else, who then gets an id of their own (an earlier one
+        or a new one)."""
+        if d is None:
+            d = self._describe(image, lm)
         ident = self.gallery.identities.get(tr.face_id)
         due = tr.describe_due(t)
         tr.check_now = False
@@ -515,6 +574,9 @@ class FaceTracker:
         return best
 
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown()
+            self._worker, self._refresh = None, None
         for tr in self._tracks:
             tr.mesher.close()
         for m in self._pool:
