@@ -204,7 +204,7 @@ def intensities(x: np.ndarray, neutral: np.ndarray,
     """
     v = _linear(x, neutral)
     r = np.clip((v - _DEAD) / _SPAN, 0.0, 1.0) * 5.0
-    out = {n: float(r[i]) for i, n in enumerate(LINEAR)}
+    out = dict(zip(LINEAR, r.tolist(), strict=True))
     thin = 1.0 - x[_THICK] / max(neutral[_THICK], 1e-3)
     closure = 1.0 - float(x[_EYE].mean()) / max(float(neutral[_EYE].mean()), 1e-3)
     for name, value in (("AU28", thin), ("AU45", closure), ("AU43", closure)):

@@ -273,7 +273,7 @@ def motion_aus(neutral_gray: np.ndarray, gray_now: np.ndarray,
     a, active = _nonneg_solve(gram, (fit @ v).astype(np.float64), start)
     if state is not None:
         state["active"] = active
-    return {n: float(5.0 * x) for n, x in zip(MOTION_AUS, a, strict=True)}
+    return dict(zip(MOTION_AUS, (5.0 * a).tolist(), strict=True))
 
 
 @lru_cache(maxsize=2)
@@ -304,10 +304,13 @@ def eye_darkness(gray_crop: np.ndarray) -> np.ndarray:
 
 def motion_evidence(neutral_gray: np.ndarray, gray_now: np.ndarray,
                     points: np.ndarray | None = None, state: dict | None = None,
-                    dense: np.ndarray | None = None) -> dict[str, float]:
+                    dense: np.ndarray | None = None,
+                    neutral_darkness: float | None = None) -> dict[str, float]:
     """:func:`motion_aus` plus ``closure``: the fall of :func:`eye_darkness` (both eyes)
-    from the neutral crop to the current one (0 open as at rest, 1 no dark eye left)."""
+    from the neutral crop to the current one (0 open as at rest, 1 no dark eye left).
+    ``neutral_darkness``: the neutral crop's summed eye darkness, if known already."""
     out = motion_aus(neutral_gray, gray_now, points, state, dense)
-    dn = float(eye_darkness(neutral_gray).sum())
+    dn = (float(eye_darkness(neutral_gray).sum()) if neutral_darkness is None
+          else neutral_darkness)
     out["closure"] = 1.0 - float(eye_darkness(gray_now).sum()) / max(dn, 1e-3)
     return out

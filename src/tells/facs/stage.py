@@ -12,7 +12,7 @@ from tells.face.observation import FaceObservation
 from tells.facs.aus import CLOSED_HOLD_S, intensities, with_motion
 from tells.facs.baseline import NeutralBaseline, NeutralCrop, population_neutral
 from tells.facs.features import measure
-from tells.facs.motion import crop_points, gray, motion_evidence, new_dis
+from tells.facs.motion import crop_points, eye_darkness, gray, motion_evidence, new_dis
 
 #: a frame is calm when landmarks move less than this (eye-corner distances per second, mean)
 CALM_SPEED = 0.25
@@ -37,15 +37,20 @@ WARM_FRAMES = 8
 MAX_FACES = 32
 
 
+_ROW_KEYS = [(f"AU{n:02d}", rc, cc)
+             for n, rc, cc in zip(AU_NUMBERS, AU_R_COLUMNS, AU_C_COLUMNS, strict=True)]
+_UNILATERAL_KEYS = [(c[:-2], c) for c in UNILATERAL_COLUMNS]
+
+
 def au_row(aus: dict[str, float]) -> dict[str, float]:
     """Per-frame table columns (``AUxx_r``, ``AUxx_c``, unilateral) from intensities."""
     row = {}
-    for n, rc, cc in zip(AU_NUMBERS, AU_R_COLUMNS, AU_C_COLUMNS, strict=True):
-        v = round(aus[f"AU{n:02d}"], 3)
+    for name, rc, cc in _ROW_KEYS:
+        v = round(aus[name], 3)
         row[rc] = v
         row[cc] = 1.0 if v >= 1.0 else 0.0
-    for c in UNILATERAL_COLUMNS:
-        row[c] = round(aus[c[:-2]], 3)
+    for name, c in _UNILATERAL_KEYS:
+        row[c] = round(aus[name], 3)
     return row
 
 
@@ -58,6 +63,8 @@ class _FaceState:
     prev_t: float = 0.0
     closed_since: float | None = None
     last: dict[str, float] = field(default_factory=dict)
+    #: (neutral crop, its eye darkness): computed once per neutral image, not per frame
+    dark: tuple = (None, 0.0)
 
 
 def image_aus(aligned: np.ndarray, crop: np.ndarray | None, yaw: float = 0.0) -> dict[str, float]:
@@ -147,7 +154,7 @@ class AUStage:
                 dense = ahead[2].result()  # wait for it even when it is not this frame's
                 if ahead[0] is not obs or ahead[1] is not st.crop.value():
                     dense = None
-            motion = self._motion(st.crop, g, obs.pose, pts, st.fit, dense)
+            motion = self._motion(st.crop, g, obs.pose, pts, st.fit, dense, st)
             if motion is not None:
                 aus = with_motion(aus, x, neutral, motion)
             # only calm frames without any action unit build the neutral image
@@ -174,15 +181,22 @@ class AUStage:
 
     @classmethod
     def _motion(cls, neutral: NeutralCrop, g, pose, points=None,
-                fit: dict | None = None, dense=None) -> dict[str, float] | None:
+                fit: dict | None = None, dense=None,
+                st: _FaceState | None = None) -> dict[str, float] | None:
         """Skin-motion evidence against the neutral crop, faded out as the head turns away
         from the pose the neutral was seen at (``None``: no neutral image yet); ``dense``: the
-        flow from the neutral crop to ``g`` if computed already."""
+        flow from the neutral crop to ``g`` if computed already; ``st``: the face's state
+        (keeps the neutral crop's eye darkness)."""
         k = cls._turn_weight(neutral, g, pose)
         if k <= 0.0:
             return None
-        return {n: v * k for n, v in
-                motion_evidence(neutral.value(), g, points, fit, dense).items()}
+        ref = neutral.value()
+        dark = None
+        if st is not None:
+            if st.dark[0] is not ref:
+                st.dark = (ref, float(eye_darkness(ref).sum()))
+            dark = st.dark[1]
+        return {n: v * k for n, v in motion_evidence(ref, g, points, fit, dense, dark).items()}
 
     def finish(self) -> None:
         """Nothing to flush (state is per face and bounded)."""
