@@ -61,8 +61,9 @@ class EmotionStage:
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
         ahead = self._ahead.pop(obs.face_id, None)
-        cnn = ahead[1].result() if ahead is not None else None
-        if ahead is None or ahead[0] is not obs:
+        # the worker's result if it has started on it (else taken back and run here)
+        cnn = ahead[1].result() if ahead is not None and not ahead[1].cancel() else None
+        if cnn is None or ahead[0] is not obs:
             cnn = self._cnn(obs.crop) if obs.crop is not None else None
         if cnn is not None:
             series = self._cnn_series.get(obs.face_id)

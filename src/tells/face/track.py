@@ -195,7 +195,7 @@ class FaceTracker:
         self._region_detector: FaceDetector | None = None
         self._describer = None
         self._worker = None  # thread computing scheduled descriptors
-        #: (track, future descriptor, t, frame count, ids on screen) of the one in flight
+        #: (track, future descriptor, t, frame count, ids on screen, chip) of the one in flight
         self._refresh: tuple | None = None
         self._frames = 0
         self._tracks: list[_Track] = []
@@ -480,15 +480,17 @@ class FaceTracker:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="tells-describe")
         self.descriptors_run += 1
         self._described_this_frame = True
-        future = self._worker.submit(self._describer, face_chip(image, lm))
-        self._refresh = (tr, future, t, self._frames, set(on_screen))
+        chip = face_chip(image, lm)
+        self._refresh = (tr, self._worker.submit(self._describer, chip), t, self._frames,
+                         set(on_screen), chip)
 
     def _finish_refresh(self) -> None:
         """The scheduled descriptor in flight, handled as :meth:`_describe_track` would have
         at the moment it was taken."""
-        tr, future, t, _, on_screen = self._refresh
+        tr, future, t, _, on_screen, chip = self._refresh
         self._refresh = None
-        d = future.result()
+        # not started yet (a busy machine): taken back and computed here
+        d = self._describer(chip) if future.cancel() else future.result()
         if not any(x is tr for x in self._tracks):
             return
         jumped = tr.check_now  # the box jumped meanwhile: that still gets its check

@@ -150,8 +150,10 @@ class AUStage:
             pts = (crop_points(obs.landmarks, obs.crop_matrix) if obs.crop_matrix is not None
                    else None)
             dense = None
-            if ahead is not None:
-                dense = ahead[2].result()  # wait for it even when it is not this frame's
+            # the worker's flow if it has started (else it is taken back and computed here:
+            # a busy machine may wake the worker late); waited for even if not this frame's
+            if ahead is not None and not ahead[2].cancel():
+                dense = ahead[2].result()
                 if ahead[0] is not obs or ahead[1] is not st.crop.value():
                     dense = None
             motion = self._motion(st.crop, g, obs.pose, pts, st.fit, dense, st)
