@@ -3,13 +3,13 @@ labelled flash clips, and report the fit by held-out subjects.
 
 1. ``dump``: analyse every clip of ``tells eval flashes``' layout and keep, per clip, the
    matched event's evidence (AU changes, raw CNN probabilities before the onset and at the
-   apex) in a JSON lines file.
+   apex, the shape model's change) in a JSON lines file.
 2. ``fit``: coordinate search over :class:`tells.emotion.event.EventWeights` maximising the
    share of clips named right, on the subjects of one half (odd or even performer numbers),
    scored on the other half; then on all.
 
     python scripts/fit_event_emotion.py dump .devdata/flash_tfeid --flash 0.2,0.4 -o feats.jsonl
-    python scripts/fit_event_emotion.py fit feats.jsonl
+    python scripts/fit_event_emotion.py fit feats.jsonl [--start rise=1,apex=0.5,proto=0.5,shape=1]
 """
 
 from __future__ import annotations
@@ -59,9 +59,11 @@ def dump(args) -> None:
                     cols = [c for c in f.columns if c.startswith("AU") and c.endswith("_r")]
                     rec["delta"] = {c[:-2]: float(f.loc[ap, c] - f.loc[ref, c]) for c in cols}
                     pre = [row_of[x] for x in range(max(0, on - 3), on) if x in row_of]
-                    rec["cnn_on"] = av[pre].mean(0).tolist() if pre else None
-                    rec["cnn_apex"] = av[[row_of[x] for x in range(ap - 1, ap + 2)
-                                          if x in row_of]].mean(0).tolist()
+                    top = av[[row_of[x] for x in range(ap - 1, ap + 2) if x in row_of]].mean(0)
+                    rec["cnn_on"] = av[pre, :7].mean(0).tolist() if pre else None
+                    rec["cnn_apex"] = top[:7].tolist()
+                    rec["shape_change"] = ((top[7:] - av[pre, 7:].mean(0)).tolist()
+                                           if pre and len(top) > 7 else None)
                     rec["emotion_now"] = e["emotion"]
                 out.write(json.dumps(rec) + "\n")
                 out.flush()
@@ -77,14 +79,15 @@ def _names(recs, w) -> list[str]:
             out.append("missed")
             continue
         on = None if r["cnn_on"] is None else np.array(r["cnn_on"])
-        out.append(name_event(r["delta"], on, np.array(r["cnn_apex"]), w)[0])
+        sc = None if r.get("shape_change") is None else np.array(r["shape_change"])
+        out.append(name_event(r["delta"], on, np.array(r["cnn_apex"]), w, sc)[0])
     return out
 
 
 def _recalls(recs, w) -> dict[str, float]:
     names = _names(recs, w)
     labels = sorted({r["label"] for r in recs})
-    return {lab: float(np.mean([n == lab for n, r in zip(names, recs) if r["label"] == lab]))
+    return {lab: float(np.mean([n == lab for n, r in zip(names, recs, strict=True) if r["label"] == lab]))
             for lab in labels}
 
 
@@ -96,7 +99,7 @@ def _accuracy(recs, w) -> float:
 
 def _report(recs, w) -> str:
     names = _names(recs, w)
-    acc = np.mean([n == r["label"] for n, r in zip(names, recs)])
+    acc = np.mean([n == r["label"] for n, r in zip(names, recs, strict=True)])
     per = " ".join(f"{k} {v:.2f}" for k, v in _recalls(recs, w).items())
     return f"accuracy {acc:.3f}, mean recall {_accuracy(recs, w):.3f} ({per})"
 
@@ -105,6 +108,7 @@ def _search(recs, w):
     from tells.emotion.event import EVENT_EMOTIONS
 
     grid = {"rise": [0.5, 1, 2, 3, 4], "apex": [0, 0.25, 0.5, 1, 2], "proto": [0, 0.2, 0.4, 0.6, 1, 1.5],
+            "shape": [0, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2],
             "contempt": [0.5, 1, 1.5, 2, 3], "dimpler": [0.5, 1, 1.5],
             "purity": [0, 0.25, 0.5, 1, 1.5, 2], "contempt_full": [1, 2, 3]}
     best = _accuracy(recs, w)
@@ -131,6 +135,10 @@ def _search(recs, w):
 
 def fit(args) -> None:
     from tells.emotion.event import DEFAULT
+
+    if args.start:  # e.g. "rise=1,apex=0.5,proto=0.5,shape=1"
+        DEFAULT = dataclasses.replace(DEFAULT, **{k: float(v) for k, v in (
+            kv.split("=") for kv in args.start.split(","))})
 
     recs = [json.loads(x) for x in open(args.feats)]
     def subj(r):
@@ -159,6 +167,7 @@ def main() -> None:
     d.set_defaults(fn=dump)
     f = sub.add_parser("fit")
     f.add_argument("feats")
+    f.add_argument("--start", default="", help="weights to start the search from, k=v,…")
     f.set_defaults(fn=fit)
     a = ap.parse_args()
     a.fn(a)

@@ -11,11 +11,15 @@ import numpy as np
 from tells.contract import EMOTIONS
 from tells.emotion.cnn import EmotionCNN
 from tells.emotion.fusion import AU_WEIGHT_VIDEO, fuse, pose_weight
+from tells.emotion.shape import shared_shape_model
 from tells.emotion.smooth import FlashPreservingSmoother
 from tells.face.observation import FaceObservation
 from tells.facs.prototypes import prototype_scores
 from tells.facs.stage import MAX_FACES, AUStage
 from tells.io.table import Series
+
+#: width of the per-frame record event naming reads: 7 CNN probabilities, 7 shape projections
+APPEARANCE_WIDTH = 14
 
 
 def emotion_row(p: np.ndarray) -> dict[str, float]:
@@ -44,6 +48,7 @@ class EmotionStage:
         self.cnn = cnn or EmotionCNN()
         self.smooth = smooth
         self._smoothers: OrderedDict[int, FlashPreservingSmoother] = OrderedDict()
+        self.shape = shared_shape_model()
         self._cnn_series: dict[int, Series] = {}
         self._ahead: dict[int, tuple] = {}  # face → (observation, future of its CNN output)
         self._lock = threading.Lock()  # one CNN call at a time (the worker's or this thread's)
@@ -68,8 +73,8 @@ class EmotionStage:
         if cnn is not None:
             series = self._cnn_series.get(obs.face_id)
             if series is None:
-                series = self._cnn_series[obs.face_id] = Series(len(cnn))
-            series.append(obs.frame, cnn)
+                series = self._cnn_series[obs.face_id] = Series(APPEARANCE_WIDTH)
+            series.append(obs.frame, np.concatenate([cnn, self.shape.project(obs.aligned)]))
         p = fuse(cnn, prototype_scores(self.aus.latest(obs.face_id)),
                  pose_weight(self.au_weight, obs.pose[1]))
         if self.smooth:
@@ -85,13 +90,16 @@ class EmotionStage:
         """Nothing to flush."""
 
     def latest_appearance(self, face_id: int) -> tuple[int, np.ndarray] | None:
-        """``(frame, raw CNN probabilities)`` of the face's newest frame, or ``None``."""
+        """``(frame, appearance record)`` of the face's newest frame (as :meth:`appearance`),
+        or ``None``."""
         s = self._cnn_series.get(face_id)
         return s.last() if s else None
 
     def appearance(self, face_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """(frame indices, raw CNN probabilities (N, 7) over
-        :data:`tells.emotion.cnn.CNN_CLASSES`) recorded for ``face_id``, unsmoothed and
-        unfused: what event naming reads."""
+        """(frame indices, records (N, :data:`APPEARANCE_WIDTH`)) for ``face_id``: per frame
+        the raw CNN probabilities over :data:`tells.emotion.cnn.CNN_CLASSES` (unsmoothed,
+        unfused), then the shape model's projections of the mesh
+        (:meth:`tells.emotion.shape.ShapeModel.project`): what event naming reads."""
         s = self._cnn_series.get(face_id)
-        return s.arrays() if s else (np.zeros(0, np.int64), np.zeros((0, 7), np.float32))
+        return s.arrays() if s else (np.zeros(0, np.int64),
+                                     np.zeros((0, APPEARANCE_WIDTH), np.float32))

@@ -30,6 +30,7 @@ from tells.spotting.spot import SpotParams, au_code, blink_count, spot_face
 #: the event table's columns: the contract's, plus the emotion's probability
 EVENT_TABLE_COLUMNS = EVENT_COLUMNS[:11] + ["emotion_probability"] + EVENT_COLUMNS[11:]
 DISPLAY_WINDOW_S = 2.0
+N_CNN = len(CNN_CLASSES)
 
 
 def _empty() -> pd.DataFrame:
@@ -41,8 +42,9 @@ def has_au_columns(frames: pd.DataFrame) -> bool:
 
 
 def _appearance(fidx: np.ndarray, face: pd.DataFrame, appearance) -> np.ndarray | None:
-    """Raw CNN probabilities (rows × 7, :data:`CNN_CLASSES`) aligned with the face's rows:
-    from the emotion stage's record when given, else the table's fused columns."""
+    """Appearance records aligned with the face's rows: the emotion stage's (raw CNN
+    probabilities over :data:`CNN_CLASSES`, then shape projections) when given, else the
+    table's fused columns (CNN classes only)."""
     if appearance is not None and len(appearance[0]):
         af, av = appearance
         lookup = {int(f): i for i, f in enumerate(af)}
@@ -122,10 +124,13 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
                 continue
             lr = {n: (c.aus[f"AU{n}L"], c.aus[f"AU{n}R"]) for n in (12, 14)}
             code = au_code(c.aus, lr, p.active)
+            before = None if cnn is None else _around(cnn, c.onset - pre, c.onset)
+            apex = None if cnn is None else _around(cnn, c.apex - 1, c.apex + 2)
             emotion, prob = name_event(
-                c.aus,
-                None if cnn is None else _around(cnn, c.onset - pre, c.onset),
-                None if cnn is None else _around(cnn, c.apex - 1, c.apex + 2))
+                c.aus, None if cnn is None else before[:N_CNN],
+                None if cnn is None else apex[:N_CNN],
+                shape_change=None if cnn is None or len(apex) == N_CNN
+                else apex[N_CNN:] - before[N_CNN:])
             on_t, apex_t, off_t = float(t[c.onset]), float(t[c.apex]), float(t[c.offset])
             dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
             duration = off_t - on_t + dt
