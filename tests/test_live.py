@@ -122,6 +122,41 @@ def test_live_file_events_agree_with_analyze(call, live_run):
     assert len(live) <= len(offline) + 1
 
 
+def test_replayed_events_are_decided_at_their_decision_time(call):
+    """Online spotting replayed over the offline rows (no frame dropped): no event is decided
+    before its offset is the decision delay old, the typical one on the first frame after
+    that (no detection schedule to wait for) and none more than a few frames later; the
+    same events as offline; and the detector ran far less often than a fixed schedule of
+    ``idle_s`` would run it (a calm face is not re-spotted)."""
+    import numpy as np
+
+    import tells
+    from tells.api import default_stages
+    from tells.config import Settings
+    from tells.emotion.stage import EmotionStage
+    from tells.live.spotter import DEFAULT_DELAY_S, replay
+    from tells.spotting.stage import MotionStage
+
+    _, video, offline = call
+    stages = default_stages(Settings())
+    res = tells.analyze_video(video, stages=stages, settings=Settings(), report=False)
+    motion = next(s for s in stages if isinstance(s, MotionStage))
+    looks = next(s for s in stages if isinstance(s, EmotionStage))
+    live = replay(res.frames, motion.series, looks.appearance)
+    assert len(live) >= 2
+    times = np.sort(res.frames["timestamp"].unique())
+    dt = float(np.median(np.diff(times)))
+    lag = live["decided_t"] - live["offset_t"] - DEFAULT_DELAY_S
+    assert (lag >= -1e-3).all(), live
+    assert lag.median() < dt / 2 and lag.max() <= 0.25 + 1e-6, lag.tolist()
+    span = times[-1] - times[0]
+    assert 0 < live.attrs["detections"] < 0.75 * span / 0.25
+    found = sum(any(x.face_id == ev.face_id and x.emotion == ev.emotion
+                    and _iou((x.onset_t, x.offset_t), (ev.onset_t, ev.offset_t)) >= 0.5
+                    for x in live.itertuples()) for ev in offline.itertuples())
+    assert found == len(offline), (offline, live)
+
+
 def test_live_recording_is_what_analyze_writes(call, live_run):
     work, _, _ = call
     out, off = live_run["out"], work / "offline"

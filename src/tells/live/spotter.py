@@ -8,12 +8,18 @@ reported is the same expression seen again). Baselines come from the window, i.e
 past only, and the events are the offline event records, so every improvement of the offline
 spotter reaches live analysis unchanged.
 
-Detection runs per face when it is due: at the decision time of the earliest event it saw
-pending (offset not yet ``delay_s`` old), else every ``idle_s`` (no longer than the delay, so
-an event is seen pending before its decision time).
+Detection (the offline detector over the window: 60–80 ms of CPU for 16 s of rows) runs per
+face only when it can matter: at the decision time of an event it saw pending (the first
+frame at or after offset + ``delay_s``), and while the face moves — a cheap per-frame watch of
+the regional landmark positions against their median over the past ``context_s`` (in
+multiples of each region's typical deviation, as the detector measures deformation) — every
+``idle_s`` while it moves and every ``settle_s`` for ``delay_s`` after it stops (when offsets
+become visible). A calm face costs no detection.
 
 What the causal version cannot see: the talking check looks 2 s past the offset offline and
-only ``delay_s`` live, and ``displayed_emotion`` averages only the past and the delay.
+only ``delay_s`` live, ``displayed_emotion`` averages only the past and the delay, and in a
+face's first seconds the baseline has only those seconds (offline it also has the
+``context_s / 2`` after them), so an early event's onset can be placed elsewhere.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ import pandas as pd
 
 from tells.face.observation import FaceObservation
 from tells.io.table import FrameTable
-from tells.spotting.spot import SpotParams
+from tells.spotting.regions import REGIONS
+from tells.spotting.spot import EYE_REGIONS, SpotParams
 from tells.spotting.stage import N_FEATURES, region_positions
 
 #: the decision delay after an event's offset (seconds): the offset is placed on a signal
@@ -78,12 +85,19 @@ class LiveEvent:
 
 @dataclass
 class _Face:
+    table: FrameTable  # the rows of the window (and up to as many before it: ``start``)
+    start: int = 0  # table rows before the window
     times: deque = field(default_factory=deque)
     rows: deque = field(default_factory=deque)
     positions: deque = field(default_factory=deque)
     appearance: deque = field(default_factory=deque)
     reported: list = field(default_factory=list)  # (onset_t, offset_t)
-    due: float = -np.inf  # media time of the next detection
+    due: float = np.inf  # media time of the next decision
+    last_t: float = -np.inf  # media time of the last detection
+    moving_t: float = -np.inf  # media time the watch last saw the face move
+    ref_t: float = -np.inf  # when the watch's reference was computed
+    ref: np.ndarray | None = None  # (regions, 2) median position over the past context
+    noise: np.ndarray | None = None  # (regions,) typical distance from it
 
 
 class OnlineSpotter:
@@ -95,21 +109,27 @@ class OnlineSpotter:
     delay_s : decision delay after an event's offset.
     window_s : seconds of the past each face's detection looks at (at least the offline
         baseline context plus the longest macro expression).
-    idle_s : detection interval while no event is pending (at most ``delay_s``).
+    idle_s : detection interval while the face moves.
+    settle_s : detection interval for ``delay_s`` after it stopped moving.
     late_s : an event whose offset is more than ``delay_s + late_s`` old when first seen is
         not reported (it was judged before and left out; reporting it now would break the
         fixed decision time).
+    watch : the watch's level, as a share of the detection threshold (``None``: no watch,
+        detection every ``idle_s``).
     params : :class:`SpotParams`, as offline.
     """
 
     def __init__(self, columns: list[str], delay_s: float = DEFAULT_DELAY_S,
-                 window_s: float = 16.0, idle_s: float | None = None, late_s: float = 0.5,
+                 window_s: float = 16.0, idle_s: float = 0.25, settle_s: float = 0.15,
+                 late_s: float = 0.5, watch: float | None = 0.6,
                  params: SpotParams | None = None):
         self.columns = list(columns)
         self.delay_s, self.window_s, self.late_s = delay_s, window_s, late_s
-        self.idle_s = min(delay_s, 0.25) if idle_s is None else idle_s
+        self.idle_s, self.settle_s, self.watch = idle_s, settle_s, watch
         self.params = params or SpotParams()
         self._faces: dict[int, _Face] = {}
+        keep = [i for i, r in enumerate(REGIONS) if r not in EYE_REGIONS]
+        self._keep = np.array(keep)
         self.steps = 0
         self.step_seconds = 0.0
         self.step_cpu_seconds = 0.0  # CPU time of this process spent detecting
@@ -118,15 +138,54 @@ class OnlineSpotter:
     def add(self, row: dict, positions: np.ndarray | None,
             appearance: np.ndarray | None = None) -> None:
         """One row of the per-frame table (rows without a face are ignored), with the face's
-        regional positions and raw appearance probabilities at that frame."""
+        regional positions and raw appearance record at that frame."""
         if not row.get("success"):
             return
-        face = self._faces.setdefault(int(row["face_id"]), _Face())
-        face.times.append(float(row["timestamp"]))
+        fid = int(row["face_id"])
+        face = self._faces.get(fid)
+        if face is None:
+            face = self._faces[fid] = _Face(FrameTable(self.columns))
+        t = float(row["timestamp"])
+        face.table.append(row)
+        face.times.append(t)
         face.rows.append(row)
         face.positions.append(np.full(N_FEATURES, np.nan, np.float32) if positions is None
                               else positions)
         face.appearance.append(appearance)
+        self._watch(face, t, positions)
+
+    def _watch(self, face: _Face, t: float, positions: np.ndarray | None) -> None:
+        """Whether the face moves: its regions' distance from their median over the past
+        ``context_s`` (recomputed every half second), in multiples of each region's typical
+        distance, above ``watch`` × the detection threshold (no positions: always moving)."""
+        if self.watch is None or positions is None or np.isnan(positions).any():
+            face.moving_t = t
+            return
+        if t >= face.ref_t + 0.5:
+            past = [p for p, s in zip(reversed(face.positions), reversed(face.times),
+                                      strict=True) if s >= t - self.params.context_s]
+            past = [p for p in past if not np.isnan(p).any()]
+            if len(past) < 10:
+                face.moving_t = t
+                return
+            past = np.stack(past).reshape(len(past), -1, 2)
+            face.ref = np.median(past, axis=0)
+            face.noise = np.median(np.linalg.norm(past - face.ref, axis=2), axis=0) + 1e-4
+            face.ref_t = t
+        if face.ref is None:
+            face.moving_t = t
+            return
+        z = np.linalg.norm(positions.reshape(-1, 2) - face.ref, axis=1) / face.noise
+        if z[self._keep].max() >= 1.0 + self.watch * (self.params.deform_threshold - 1.0):
+            face.moving_t = t
+
+    def _is_due(self, face: _Face, now_t: float) -> bool:
+        if now_t >= face.due:
+            return True
+        since = now_t - face.moving_t
+        if since < 0.0 or since > self.delay_s + self.settle_s:
+            return False
+        return now_t - face.last_t >= (self.idle_s if since == 0.0 else self.settle_s) - 1e-6
 
     def step(self, now_t: float, force: bool = False) -> list[LiveEvent]:
         """Detection for the faces that are due at ``now_t`` (media time of the latest row);
@@ -140,10 +199,15 @@ class OnlineSpotter:
                 face.rows.popleft()
                 face.positions.popleft()
                 face.appearance.popleft()
+                face.start += 1
             if not face.times:
                 del self._faces[fid]
                 continue
-            if not force and now_t < face.due:
+            if face.start > len(face.rows):  # keep the table at most twice the window
+                face.table, face.start = FrameTable(self.columns), 0
+                for row in face.rows:
+                    face.table.append(row)
+            if not force and not self._is_due(face, now_t):
                 continue
             t0, c0 = time.perf_counter(), time.process_time()
             out += self._decide(fid, face, now_t, final=False)
@@ -163,12 +227,9 @@ class OnlineSpotter:
     def _decide(self, fid: int, face: _Face, now_t: float, final: bool) -> list[LiveEvent]:
         from tells.spotting.events import detect_events
 
-        face.due = now_t + self.idle_s
+        face.last_t, face.due = now_t, np.inf
         if len(face.rows) < 3:
             return []
-        table = FrameTable(self.columns)
-        for row in face.rows:
-            table.append(row)
         pos = np.stack(face.positions)
         frames = np.array([int(r["frame"]) for r in face.rows], np.int64)
         ok = ~np.isnan(pos).any(1)
@@ -176,12 +237,14 @@ class OnlineSpotter:
         has = [i for i, a in enumerate(face.appearance) if a is not None]
         looks = ({fid: (frames[has], np.stack([face.appearance[i] for i in has]))}
                  if has else {})
-        events, stats = detect_events(table.to_frame(), motion.get, self.params,
+        table = face.table.to_frame().iloc[face.start:].reset_index(drop=True)
+        events, stats = detect_events(table, motion.get, self.params,
                                       appearance_of=looks.get if looks else None)
         for reason, n in stats.get("left_out", {}).items():
             self.left_out[reason] = self.left_out.get(reason, 0) + n
         decided = []
-        horizon = now_t - self.delay_s
+        # offsets are rounded to 0.1 ms in the records: a frame at offset + delay is past it
+        horizon = now_t - self.delay_s + 1e-3
         for rec in events.to_dict(orient="records"):
             on, off = float(rec["onset_t"]), float(rec["offset_t"])
             if off < horizon - self.late_s:
@@ -189,7 +252,7 @@ class OnlineSpotter:
             if any(on <= b + 0.05 and off >= a - 0.05 for a, b in face.reported):
                 continue
             if not final and off > horizon:  # pending: look again when it can be decided
-                face.due = min(face.due, off + self.delay_s)
+                face.due = min(face.due, off + self.delay_s - 1e-3)
                 continue
             face.reported.append((on, off))
             decided.append(LiveEvent(record=rec, decided_t=now_t))
@@ -200,7 +263,8 @@ class OnlineSpotter:
 def replay(frames: pd.DataFrame, motion_of: Callable | None, appearance_of: Callable | None = None,
            delay_s: float = DEFAULT_DELAY_S, **kw) -> pd.DataFrame:
     """Online spotting replayed over a finished analysis (rows in time order, as live would
-    see them with no frame dropped): the events live analysis would report.
+    see them with no frame dropped): the events live analysis would report (``attrs``:
+    ``detections``, how many times the offline detector ran).
 
     ``motion_of`` and ``appearance_of`` are ``MotionStage.series`` and
     ``EmotionStage.appearance`` of the same run (or ``None``)."""
@@ -228,6 +292,9 @@ def replay(frames: pd.DataFrame, motion_of: Callable | None, appearance_of: Call
         spotter.add(row, lookup.get(fid, {}).get(frame), looks.get(fid, {}).get(frame))
     decided += spotter.step(now) + spotter.finish(now)
     if not decided:
-        return pd.DataFrame(columns=EVENT_TABLE_COLUMNS + ["decided_t"])
-    out = pd.DataFrame([{**e.record, "decided_t": e.decided_t} for e in decided])
-    return out.sort_values(["onset_t", "face_id"]).reset_index(drop=True)
+        out = pd.DataFrame(columns=EVENT_TABLE_COLUMNS + ["decided_t"])
+    else:
+        out = pd.DataFrame([{**e.record, "decided_t": e.decided_t} for e in decided])
+        out = out.sort_values(["onset_t", "face_id"]).reset_index(drop=True)
+    out.attrs["detections"] = spotter.steps
+    return out
