@@ -14,7 +14,9 @@ frame at or after offset + ``delay_s``), and while the face moves — a cheap pe
 the regional landmark positions against their median over the past ``context_s`` (in
 multiples of each region's typical deviation, as the detector measures deformation) — every
 ``idle_s`` while it moves and every ``settle_s`` for ``delay_s`` after it stops (when offsets
-become visible). A calm face costs no detection.
+become visible). A calm face costs no detection. An event whose offset moved a little later
+at its decision time is looked at again on every frame until it can be decided (the window's
+edge moves offsets back and forth by a frame or two).
 
 What the causal version cannot see: the talking check looks 2 s past the offset offline and
 only ``delay_s`` live, ``displayed_emotion`` averages only the past and the delay, and in a
@@ -227,6 +229,7 @@ class OnlineSpotter:
     def _decide(self, fid: int, face: _Face, now_t: float, final: bool) -> list[LiveEvent]:
         from tells.spotting.events import detect_events
 
+        was_due = now_t >= face.due
         face.last_t, face.due = now_t, np.inf
         if len(face.rows) < 3:
             return []
@@ -252,7 +255,11 @@ class OnlineSpotter:
             if any(on <= b + 0.05 and off >= a - 0.05 for a, b in face.reported):
                 continue
             if not final and off > horizon:  # pending: look again when it can be decided
-                face.due = min(face.due, off + self.delay_s - 1e-3)
+                due = off + self.delay_s - 1e-3
+                if was_due and due - now_t <= self.settle_s:
+                    due = now_t + 1e-6  # its offset moved a little at its decision time:
+                    # every frame until it holds (it may move back)
+                face.due = min(face.due, due)
                 continue
             face.reported.append((on, off))
             decided.append(LiveEvent(record=rec, decided_t=now_t))
