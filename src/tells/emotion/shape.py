@@ -18,7 +18,6 @@ microseconds).
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -66,7 +65,3 @@ def shared_shape_model() -> ShapeModel:
     """The shipped model, loaded once per process."""
     return ShapeModel()
 
-
-def checksum(path: str | Path = DATA) -> str:
-    """sha256 of the model file (what ``tells models`` lists)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

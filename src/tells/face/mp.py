@@ -116,51 +116,78 @@ class Detection:
         return (self.x, self.y, self.w, self.h)
 
 
-class FaceDetector:
-    """BlazeFace full-range detector over a whole RGB frame (finds small and several faces)."""
+class _FrameGraph:
+    """A mediapipe solution graph fed one frame at a time: :meth:`submit` starts it (on its
+    own threads once warm, so the caller can work meanwhile), :meth:`_take` gets its output
+    packet bytes. Subclasses set ``_graph`` and ``_output`` and call :meth:`_reset`."""
 
-    def __init__(self, min_confidence: float = 0.5, full_range: bool = True):
-        fd, _ = _solutions()
-        self.min_confidence, self.full_range = min_confidence, full_range
-        with native_stderr_silenced():
-            self._det = fd.FaceDetection(model_selection=1 if full_range else 0,
-                                         min_detection_confidence=min_confidence)
+    _graph: object
+    _output: str
+
+    def _reset(self) -> None:
         self._warm = False
         self._input: np.ndarray | None = None
         self._found: list[bytes] | None = None
         self._size = (0, 0)
 
-    def __call__(self, rgb: np.ndarray) -> list[Detection]:
-        self.submit(rgb)
-        return self.collect()
-
     @property
     def pending(self) -> bool:
-        """A frame was given to :meth:`submit` and its detections not collected yet."""
+        """A frame was given to :meth:`submit` and its output not collected yet."""
         return self._input is not None
 
     def submit(self, rgb: np.ndarray) -> None:
-        """Start detecting faces in ``rgb`` and return at once (the graph runs on its own
-        threads, e.g. beside the meshes); :meth:`collect` gives the detections. The first
-        call (the model loads) runs here."""
+        """Start the graph on ``rgb`` and return at once when it can run on its own; until
+        the model has loaded, and for unusual inputs, the work is done here."""
         self._size = rgb.shape[:2]
-        if self._warm and _streamable(self._det, rgb):
-            send_frame(self._det, rgb)
+        if self._warm and _streamable(self._graph, rgb):
+            send_frame(self._graph, rgb)
             self._input, self._found = rgb, None  # the packet may share rgb's memory
             return
         self._input = None
         with _silenced_until(self._warm):
-            self._found = run_graph(self._det, rgb, "detections")
-        self._warm = True
+            self._found = run_graph(self._graph, rgb, self._output)
+        self._ran_here()
+
+    def _ran_here(self) -> None:
+        """Called after a run done in :meth:`submit` itself."""
+
+    def _take(self) -> list[bytes] | None:
+        if self._input is not None:
+            self._found = receive(self._graph, self._output)
+            self._input = None
+        found, self._found = self._found, None
+        return found
+
+    def close(self) -> None:
+        self._graph.close()
+
+
+class FaceDetector(_FrameGraph):
+    """BlazeFace full-range detector over a whole RGB frame (finds small and several faces).
+    :meth:`submit` starts a detection (e.g. beside the meshes), :meth:`collect` gives it."""
+
+    _output = "detections"
+
+    def __init__(self, min_confidence: float = 0.5, full_range: bool = True):
+        fd, _ = _solutions()
+        self.min_confidence, self.full_range = min_confidence, full_range
+        with native_stderr_silenced():
+            self._graph = fd.FaceDetection(model_selection=1 if full_range else 0,
+                                           min_detection_confidence=min_confidence)
+        self._reset()
+
+    def __call__(self, rgb: np.ndarray) -> list[Detection]:
+        self.submit(rgb)
+        return self.collect()
+
+    def _ran_here(self) -> None:
+        self._warm = True  # the model has loaded
 
     def collect(self) -> list[Detection]:
         """Detections of the frame given to :meth:`submit`."""
         from mediapipe.framework.formats import detection_pb2
 
-        if self._input is not None:
-            self._found = receive(self._det, "detections")
-            self._input = None
-        found, self._found = self._found, None
+        found = self._take()
         h, w = self._size
         out = []
         for buf in found or []:
@@ -169,9 +196,6 @@ class FaceDetector:
             out.append(Detection(bb.xmin * w, bb.ymin * h, bb.width * w, bb.height * h,
                                  float(d.score[0])))
         return out
-
-    def close(self) -> None:
-        self._det.close()
 
 
 #: warm detectors a finished tracker handed back, by (min_confidence, full_range); at most
@@ -225,7 +249,7 @@ def landmarks_array(buf: bytes) -> np.ndarray:
     return np.array([(p.x, p.y, p.z) for p in msg.landmark], dtype=np.float32)
 
 
-class FaceMesher:
+class FaceMesher(_FrameGraph):
     """The 478-point refined face mesh for one face.
 
     ``static=False`` keeps mediapipe's own frame-to-frame tracking (use one instance per tracked
@@ -233,42 +257,25 @@ class FaceMesher:
     Returns landmarks as (478, 3) float32 in the input's pixel units (z scaled like x).
     """
 
+    # the landmark model loads (and logs) when a face is first found: warm from then on
+    _output = "multi_face_landmarks"
+
     def __init__(self, static: bool = False, min_confidence: float = 0.5):
         _, fm = _solutions()
         with native_stderr_silenced():
-            self._mesh = fm.FaceMesh(static_image_mode=static, max_num_faces=1,
-                                     refine_landmarks=True,
-                                     min_detection_confidence=min_confidence,
-                                     min_tracking_confidence=min_confidence)
-            self._warm = False
-        self._input: np.ndarray | None = None
-        self._found: list[bytes] | None = None
-        self._size = (0, 0)
+            self._graph = fm.FaceMesh(static_image_mode=static, max_num_faces=1,
+                                      refine_landmarks=True,
+                                      min_detection_confidence=min_confidence,
+                                      min_tracking_confidence=min_confidence)
+        self._reset()
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         self.submit(rgb)
         return self.collect()
 
-    def submit(self, rgb: np.ndarray) -> None:
-        """Start meshing ``rgb`` and return at once when the graph can run on its own (the
-        caller can work meanwhile); :meth:`collect` gives the landmarks. Until the landmark
-        model has loaded, and for unusual inputs, the work is done here."""
-        self._size = rgb.shape[:2]
-        if self._warm and _streamable(self._mesh, rgb):
-            send_frame(self._mesh, rgb)
-            self._input, self._found = rgb, None  # the packet may share rgb's memory
-            return
-        self._input = None
-        # the landmark model loads (and logs) when a face is first found
-        with _silenced_until(self._warm):
-            self._found = run_graph(self._mesh, rgb, "multi_face_landmarks")
-
     def collect(self) -> np.ndarray | None:
         """Landmarks of the frame given to :meth:`submit` (``None``: no face)."""
-        if self._input is not None:
-            self._found = receive(self._mesh, "multi_face_landmarks")
-            self._input = None
-        found, self._found = self._found, None
+        found = self._take()
         if not found:
             return None
         self._warm = True
@@ -278,9 +285,6 @@ class FaceMesher:
         arr[:, 1] *= h
         arr[:, 2] *= w
         return arr
-
-    def close(self) -> None:
-        self._mesh.close()
 
 
 _NATIVE_LOG_PREFIXES = (b"W0000 ", b"I0000 ", b"E0000 ", b"INFO: Created TensorFlow",
