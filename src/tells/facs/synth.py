@@ -76,6 +76,9 @@ class Handle:
     #: :data:`LIP_FADE` (lips pressed or pushed together thin towards the line they meet at;
     #: moving the inner lip points themselves would fold one lip over the other)
     lip: int = 0
+    #: (top, bottom): the weight fades in over these distances inside the edges of ``rows``
+    #: instead of stopping at them (0: a hard edge; one through a brow moves part of it)
+    soft: tuple[float, float] = (0.0, 0.0)
 
 
 #: displacement templates at intensity E (5), by action unit; all in eye-corner distances
@@ -112,9 +115,14 @@ TEMPLATES: dict[int, list[Handle]] = {
 GAIN = {1: 1.6, 2: 1.7, 4: 1.5, 5: 1.8, 6: 2.0, 7: 1.8, 9: 2.0, 17: 1.8, 23: 1.7, 28: 1.4}
 #: templates that replace :data:`TEMPLATES` in stimuli a person looks at
 #: (``synth_face(..., natural=True)``): the raised upper lid (AU5) lifts evenly along its
-#: length, not to a peak over the pupil
+#: length, not to a peak over the pupil, and its margin more than its fold (the lid slides
+#: up under the fold; the brow above stays); raised brows (AU1, AU2) take the skin below
+#: them up less and less towards the lid margin. Soft row edges: a hard one through the
+#: brow or the fold moves part of it and draws it twice
 LOOK: dict[int, list[Handle]] = {
-    5: [Handle((0.35, -0.50), (0.0, -0.05), 0.17, (-0.62, -0.445))],
+    1: [Handle((0.17, -0.66), (0.0, -0.10), 0.14, (-9, -0.48), soft=(0.0, 0.08))],
+    2: [Handle((0.60, -0.62), (0.0, -0.10), 0.17, (-9, -0.48), soft=(0.0, 0.08))],
+    5: [Handle((0.35, -0.47), (0.0, -0.05), 0.17, (-0.62, -0.445), soft=(0.12, 0.0))],
 }
 #: eye closure (43 eyes closed, 45 blink): the upper lid meets the lower lid at E
 CLOSURE = (43, 45)
@@ -256,6 +264,9 @@ def _template(au: int, side: str, closed: bool = True, look: bool = False) -> np
             r2 = (ref[:, 0] - cx) ** 2 + (ref[:, 1] - h.centre[1]) ** 2
             w = np.exp(-r2 / (2 * h.sigma**2))
             w *= (ref[:, 1] >= h.rows[0]) & (ref[:, 1] <= h.rows[1])
+            for edge, fade, sgn_y in ((h.rows[0], h.soft[0], 1.0), (h.rows[1], h.soft[1], -1.0)):
+                if fade:
+                    w *= np.clip(sgn_y * (ref[:, 1] - edge) / fade, 0.0, 1.0)
             if h.lip and closed:
                 w *= lip_side(ref[:, 0], ref[:, 1], h.lip)
             if side:  # one side only, fading out across the midline
@@ -607,11 +618,16 @@ def _open_eyes(out: np.ndarray, orig: np.ndarray, old: np.ndarray, new: np.ndarr
         band_new = np.vstack([new[UPPER_LIDS[s]], new[LID_FOLDS[s]][::-1]])
         grow = _polygon_area(band_new) / max(_polygon_area(band_old), 1e-6)
         if grow > 1.15:
-            # the colour of the skin just above the fold, which the warp did not stretch
-            above = new[LID_FOLDS[s]] - (0.0, 0.04 * unit)
-            xs = np.clip(np.round(above[:, 0]).astype(int), 0, w - 1)
-            ys = np.clip(np.round(above[:, 1]).astype(int), 0, h - 1)
-            skin = np.median(cv2.GaussianBlur(out, (5, 5), 0)[ys, xs].astype(np.float32), axis=0)
+            # the lid's own skin in the photo, without the lashes, the crease and brow hairs
+            # (darker) or highlights (the skin just above the fold is the brow on many faces)
+            band = _feathered_mask((h, w), band_old, 0.0) > 0.5
+            px = orig[band].astype(np.float32)
+            if len(px) >= 8:
+                luma = px @ np.array([0.299, 0.587, 0.114], np.float32)
+                lo, hi = np.percentile(luma, [50, 90])
+                skin = px[(luma >= lo) & (luma <= hi)].mean(0)
+            else:
+                skin = _lid_skin(orig, old[UPPER_LIDS[s]].mean(0), unit)
             m = _feathered_mask((h, w), band_new, 0.03 * unit)[..., None]
             a = min(0.85, 2.0 * (grow - 1.15))
             res = res * (1 - m * a) + skin * m * a
@@ -640,10 +656,18 @@ def _open_eyes(out: np.ndarray, orig: np.ndarray, old: np.ndarray, new: np.ndarr
             white_rgb = patch[white][lv >= np.percentile(lv, 70)].mean(0)
         else:
             white_rgb = np.array([215, 210, 205], np.float32)
+        # a narrow eye shows little white, in the lids' shadow; opened wide, the white is
+        # lit like the face (and brighter than its skin)
+        lit = SCLERA * np.clip(_skin_luma(orig, old) / 150.0, 0.55, 1.05)
+        if white_rgb.mean() < 0.9 * lit.mean():
+            white_rgb = 0.45 * white_rgb + 0.55 * lit
         iris_rgb = np.median(patch[iris], axis=0) if iris.sum() >= 3 else white_rgb * 0.35
         # the white: a little darker towards the corners and in the lid's shadow
         ex = np.clip(np.abs(xx - c[0]) / max(0.5 * float(np.ptp(pn[:, 0])), 1.0), 0, 1)
-        canvas = np.broadcast_to(white_rgb, (*shape, 3)) * (1.0 - 0.18 * ex**2)[..., None]
+        top = np.interp(xx + off[0], *_by_x(new[UPPER_LIDS[s]])) - off[1]
+        ey = np.clip((yy - top) / max(0.35 * float(np.ptp(pn[:, 1])), 1.0), 0, 1)
+        canvas = np.broadcast_to(white_rgb, (*shape, 3)) * (
+            (1.0 - 0.22 * ex**2) * (0.78 + 0.22 * ey))[..., None]
         disc = np.clip((r - dist) / 1.0 + 0.5, 0.0, 1.0)[..., None]
         rim = np.clip(dist / max(r, 1.0), 0.0, 1.0)[..., None] ** 4  # darker limbal ring
         canvas = canvas * (1 - disc) + iris_rgb * (1.0 - 0.35 * rim) * disc
@@ -665,6 +689,26 @@ def _open_eyes(out: np.ndarray, orig: np.ndarray, old: np.ndarray, new: np.ndarr
         m = cv2.GaussianBlur(m, (3, 3), 0)[..., None]
         res[y0:y1, x0:x1] = res[y0:y1, x0:x1] * (1 - m) + canvas * m
     return np.clip(res, 0, 255).astype(np.uint8)
+
+
+#: RGB of a lit eye white on a face whose cheek skin has luma 150
+SCLERA = np.array([222, 214, 205], np.float32)
+
+
+def _by_x(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A polyline's x and y sorted by x, for :func:`numpy.interp`."""
+    o = np.argsort(pts[:, 0])
+    return pts[o, 0], pts[o, 1]
+
+
+def _skin_luma(img: np.ndarray, lm: np.ndarray) -> float:
+    """Mean luma of the cheeks (a 7-pixel square at each of mesh points 50 and 280)."""
+    h, w = img.shape[:2]
+    vals = []
+    for i in (50, 280):
+        x, y = (int(np.clip(v, 0, n - 1)) for v, n in zip(lm[i], (w, h), strict=True))
+        vals.append(img[max(0, y - 3):y + 4, max(0, x - 3):x + 4].reshape(-1, 3).mean(0))
+    return float(np.mean(vals, axis=0) @ np.array([0.299, 0.587, 0.114]))
 
 
 def _lid_skin(orig: np.ndarray, lid: np.ndarray, unit: float) -> np.ndarray:
