@@ -7,7 +7,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from tells.face.geometry import RIGID_POINTS, reference_shape, umeyama
+from tells.face.geometry import RIGID_POINTS, centred, frozen, reference_shape, umeyama
 
 #: fraction of the crop side taken by one eye-corner distance
 CROP_UNIT = 0.42
@@ -24,8 +24,14 @@ def crop_template(size: int) -> np.ndarray:
 
 def crop_matrix(landmarks: np.ndarray, size: int) -> np.ndarray:
     """2×3 similarity (in-plane) taking source pixels to the canonical crop."""
-    s, rot, t = umeyama(landmarks[RIGID_POINTS, :2], crop_template(size)[RIGID_POINTS])
+    s, rot, t = umeyama(landmarks[RIGID_POINTS, :2], None, dst_centred=_template_rigid(size))
     return np.hstack([s * rot, t[:, None]])
+
+
+@lru_cache(maxsize=8)
+def _template_rigid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`centred` of the crop template's rigid points (the fixed side of the crop fit)."""
+    return frozen(centred(crop_template(size)[RIGID_POINTS]))
 
 
 def aligned_crop(image: np.ndarray, landmarks: np.ndarray, size: int = 128,

@@ -45,29 +45,60 @@ def mirror_index() -> np.ndarray:
     return np.load(DATA / "mirror_index.npy").astype(np.int64)
 
 
-def umeyama(src: np.ndarray, dst: np.ndarray, scale: bool = True):
+def centred(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, points - mean)`` of (N, D) points as float64 (one side of :func:`umeyama`;
+    the mean is ``np.add.reduce / N``, exactly what ``points.mean(0)`` computes, without its
+    Python overhead)."""
+    x = np.asarray(points, dtype=np.float64)
+    mu = np.add.reduce(x, 0) / len(x)
+    return mu, x - mu
+
+
+def frozen(arrays):
+    """``arrays`` (a tuple of them) made read-only: cached fixed sides are shared."""
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+def _det_sign(m: np.ndarray) -> float:
+    """The sign of ``det(m)`` for the orthogonal 2×2 and 3×3 matrices of an SVD (det ±1, so
+    the cofactor formula's sign is the LU determinant's), else ``np.linalg.det``."""
+    if m.shape == (3, 3):
+        (a, b, c), (d, e, f), (g, h, i) = m.tolist()
+        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    if m.shape == (2, 2):
+        (a, b), (c, d) = m.tolist()
+        return a * d - b * c
+    return float(np.linalg.det(m))
+
+
+def umeyama(src: np.ndarray, dst: np.ndarray, scale: bool = True, *, src_centred=None,
+            dst_centred=None):
     """Least-squares similarity ``dst ≈ s * R @ src + t`` (Umeyama 1991).
 
     Parameters
     ----------
     src, dst : (N, D) arrays of corresponding points.
     scale : fit a scale factor (otherwise ``s = 1``).
+    src_centred, dst_centred : :func:`centred` of ``src`` / ``dst`` when already known (a
+        fixed reference side is centred once, not on every frame); that side's points may
+        then be ``None``.
 
     Returns
     -------
     s : float, R : (D, D) rotation (det +1), t : (D,) translation.
     """
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    a, b = src - mu_s, dst - mu_d
-    cov = b.T @ a / len(src)
+    mu_s, a = src_centred if src_centred is not None else centred(src)
+    mu_d, b = dst_centred if dst_centred is not None else centred(dst)
+    cov = b.T @ a / len(a)
     u, d, vt = np.linalg.svd(cov)
-    sign = np.ones(len(d))
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[-1] = -1.0
-    rot = (u * sign) @ vt
-    s = float((d * sign).sum() / (a**2).sum() * len(src)) if scale else 1.0
+    if _det_sign(u) * _det_sign(vt) < 0:  # a reflection: flip the last axis
+        u, d = u.copy(), d.copy()
+        u[:, -1] *= -1.0
+        d[-1] *= -1.0
+    rot = u @ vt
+    s = float(d.sum() / (a**2).sum() * len(a)) if scale else 1.0
     t = mu_d - s * rot @ mu_s
     return s, rot, t
 
@@ -75,10 +106,11 @@ def umeyama(src: np.ndarray, dst: np.ndarray, scale: bool = True):
 def rotation_to_euler(rot: np.ndarray) -> tuple[float, float, float]:
     """OpenFace convention: ``R = Rx @ Ry @ Rz``; returns (Rx pitch, Ry yaw, Rz roll) in
     radians, camera frame x right, y down, z away from the camera."""
-    q0 = np.sqrt(max(1e-12, 1 + rot[0, 0] + rot[1, 1] + rot[2, 2])) / 2
-    q1 = (rot[2, 1] - rot[1, 2]) / (4 * q0)
-    q2 = (rot[0, 2] - rot[2, 0]) / (4 * q0)
-    q3 = (rot[1, 0] - rot[0, 1]) / (4 * q0)
+    (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = np.asarray(rot).tolist()
+    q0 = np.sqrt(max(1e-12, 1 + r00 + r11 + r22)) / 2
+    q1 = (r21 - r12) / (4 * q0)
+    q2 = (r02 - r20) / (4 * q0)
+    q3 = (r10 - r01) / (4 * q0)
     t1 = 2 * (q0 * q2 + q1 * q3)
     yaw = float(np.arcsin(np.clip(t1, -1.0, 1.0)))
     pitch = float(np.arctan2(2 * (q0 * q1 - q2 * q3), q0**2 - q1**2 - q2**2 + q3**2))
@@ -92,9 +124,14 @@ def head_pose(landmarks: np.ndarray):
     Returns ``(s, R, t, euler)`` where ``landmarks[RIGID] ≈ s R ref[RIGID] + t`` and
     ``euler = (Rx, Ry, Rz)`` radians.
     """
-    ref = reference_shape()
-    s, rot, t = umeyama(ref[RIGID_POINTS], landmarks[RIGID_POINTS])
+    s, rot, t = umeyama(None, landmarks[RIGID_POINTS], src_centred=_reference_rigid())
     return s, rot, t, rotation_to_euler(rot)
+
+
+@lru_cache(maxsize=1)
+def _reference_rigid() -> tuple[np.ndarray, np.ndarray]:
+    """:func:`centred` of the reference face's rigid points (the fixed side of the pose fit)."""
+    return frozen(centred(reference_shape()[RIGID_POINTS]))
 
 
 def to_head_frame(landmarks: np.ndarray, s: float, rot: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -42,9 +42,15 @@ from tells.face.reid import Decision, Gallery
 CROP_FACTOR = 1.9
 
 
-def _box_of(lm: np.ndarray) -> tuple[float, float, float, float]:
-    x0, y0 = lm[:, 0].min(), lm[:, 1].min()
-    return (float(x0), float(y0), float(lm[:, 0].max() - x0), float(lm[:, 1].max() - y0))
+def _extent(lm: np.ndarray) -> tuple:
+    """``(x min, y min, x max, y max)`` of the mesh (one reduction per column: faster than
+    one over axis 0 of the (N, 3) array)."""
+    return lm[:, 0].min(), lm[:, 1].min(), lm[:, 0].max(), lm[:, 1].max()
+
+
+def _box_of(lm: np.ndarray, extent=None) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = _extent(lm) if extent is None else extent
+    return (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
 
 
 def _iou(a, b) -> float:
@@ -165,8 +171,12 @@ def observe(face_id: int, frame_index: int, t: float, image: np.ndarray, lm: np.
     crop, m = aligned_crop(image if gray is None else gray, lm, settings.crop_size)
     sharp = sharpness(crop)
     h, w = image.shape[:2]
-    outside = ((lm[:, 0] < 0) | (lm[:, 0] >= w) | (lm[:, 1] < 0) | (lm[:, 1] >= h)).mean()
-    box = _box_of(lm)
+    extent = _extent(lm)
+    if extent[0] >= 0 and extent[1] >= 0 and extent[2] < w and extent[3] < h:
+        outside = 0.0  # the whole mesh is inside the frame
+    else:
+        outside = ((lm[:, 0] < 0) | (lm[:, 0] >= w) | (lm[:, 1] < 0) | (lm[:, 1] >= h)).mean()
+    box = _box_of(lm, extent)
     src_lm = lm * scale if scale != 1.0 else lm
     quality = {
         "small": box[2] < settings.min_face_px,
