@@ -191,6 +191,19 @@ WRINKLES: dict[int, list[Wrinkle]] = {
          _fold((-0.11, 0.525), (-0.115, 0.575), depth=0.14, width=0.012)],
 }
 
+#: :data:`WRINKLES` replaced in stimuli a person looks at (``natural``): softer, wider
+#: furrows between the brows without the dark spot of bunched skin (on a smooth face the
+#: sharp ones read as drawn on), and the smile's nasolabial furrow a soft shadow that curves
+#: round the lip corner and ends beside it, not a dark stroke running on below it
+LOOK_WRINKLES: dict[int, list[Wrinkle]] = {
+    4: [_fold((-0.075, -0.33), (-0.06, -0.22), (-0.045, -0.12), depth=0.26, width=0.035),
+        _fold((-0.13, -0.30), (-0.10, -0.21), depth=0.15, width=0.03),
+        WRINKLES[4][3]],
+    12: [_fold((-0.25, 0.34), (-0.33, 0.45), (-0.39, 0.56), (-0.41, 0.65), depth=0.2,
+               width=0.045),
+         WRINKLES[12][1]],
+}
+
 
 @lru_cache(maxsize=1)
 def _inner_lines() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -347,6 +360,28 @@ def _near() -> np.ndarray:
     return np.exp(-r2 / (2 * 0.04**2))
 
 
+#: share of its opening an eye keeps under lids that move towards each other (a squint:
+#: AU6 and AU7 raise the lower lid by more than many eyes are open)
+MIN_EYE_OPEN = 0.35
+
+
+def _keep_eyes_open(lm: np.ndarray, d_head: np.ndarray) -> np.ndarray:
+    """Stop the lower lids of head-frame displacement ``d_head`` where they would close the
+    eyes of the face ``lm`` (its mesh in image pixels) to less than :data:`MIN_EYE_OPEN` of
+    their opening; :func:`untangle` then keeps the rising cheek below from folding over
+    them, so the eye narrows as in a squint."""
+    s = head_pose(lm)[0]
+    e = lm[263, :2] - lm[33, :2]
+    down = np.array([-e[1], e[0]]) / max(float(np.linalg.norm(e)), 1e-6)
+    out = d_head.copy()
+    for up, lo in zip(UPPER_LIDS, LOWER_LIDS, strict=True):
+        up, lo = list(up), list(lo)
+        gap = np.maximum((lm[lo, :2] - lm[up, :2]) @ down / max(s, 1e-6), 0.0)
+        now = gap + d_head[lo, 1] - d_head[up, 1]
+        out[lo, 1] += np.maximum(MIN_EYE_OPEN * gap - now, 0.0)
+    return out
+
+
 def lips_closed(lm: np.ndarray) -> float:
     """1 when the lips meet, falling to 0 as they part by 0.03 → 0.08 eye-corner distances."""
     unit = float(np.linalg.norm(lm[263, :2] - lm[33, :2]))
@@ -393,19 +428,27 @@ def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
     lm = _largest_face(img) if landmarks is None else np.asarray(landmarks, dtype=np.float64)
     d_head = displacements(request, lips_closed(lm), look=natural)
     if natural:
-        d_head = untangle(d_head)
+        d_head = untangle(_keep_eyes_open(lm, d_head))
         d_head[list(IRIS[0] + IRIS[1])] = 0.0  # the eyeballs stay; only the lids move
     if not np.any(d_head):
         return img.copy()
     s, rot, _t, _ = head_pose(lm)
     d3 = np.c_[d_head, np.zeros(len(d_head))]
     d_img = s * (d3 @ rot.T)[:, :2]
-    out = _warp(img, lm[:, :2], d_img)
+    ctrl = np.ones(len(lm), bool)
+    if natural:
+        for eye, iris in zip(EYES, IRIS, strict=True):
+            # an eye narrowed by its lids (a squint) narrows over the eyeball: its iris,
+            # partly under the lids, does not hold the skin still between them
+            if _polygon_area(lm[eye, :2] + d_img[eye]) < _polygon_area(lm[eye, :2]):
+                ctrl[list(iris)] = False
+                d_img[list(iris)] = d_img[eye].mean(0)
+    out = _warp(img, lm[ctrl, :2], d_img[ctrl])
     new = lm[:, :2] + d_img
     if natural:
         out = _open_eyes(out, img, lm[:, :2], new)
     if appearance:
-        out = _wrinkles(out, request, new, s, rot)
+        out = _wrinkles(out, request, new, s, rot, LOOK_WRINKLES if natural else {})
     if any(k[2:4] in ("25", "26") for k in request) or _gap(new) > _gap(lm[:, :2]) + 1.0:
         # lips pulled back or up bare the teeth; a dropped jaw alone leaves them covered
         bared = sum(v for k, v in request.items() if k[2:4] in ("10", "12")) >= 2.0
@@ -424,7 +467,7 @@ def wrinkle_level(v: float) -> float:
 
 
 def _wrinkles(out: np.ndarray, request: dict[str, float], new: np.ndarray, s: float,
-              rot: np.ndarray) -> np.ndarray:
+              rot: np.ndarray, look: dict[int, list[Wrinkle]] | None = None) -> np.ndarray:
     """Shade the folds and bulges of :data:`WRINKLES` onto the warped face ``out``.
 
     A head-frame point is placed by its nearest reference landmark: that landmark's warped
@@ -436,9 +479,10 @@ def _wrinkles(out: np.ndarray, request: dict[str, float], new: np.ndarray, s: fl
     for key, v in request.items():
         side, au = key[-1] if key[-1] in "LR" else "", int(key[2:4])
         level = wrinkle_level(v)
-        if au not in WRINKLES or level <= 0:
+        kinds = {**WRINKLES, **(look or {})}
+        if au not in kinds or level <= 0:
             continue
-        for wr in WRINKLES[au]:
+        for wr in kinds[au]:
             for sgn in (-1.0, 1.0):  # -1: subject's right (x < 0)
                 if side and (side == "R") != (sgn < 0):
                     continue

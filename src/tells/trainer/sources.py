@@ -230,19 +230,24 @@ def check_intensities(intensities: float | Iterable[float]) -> list[float]:
 
 #: what the warp shows for each emotion at a full expression (E): the EMFACS prototype with
 #: the units FACS lists beside it in full expressions (anger's bared-teeth variant with
-#: 10+16+25+26, disgust's raised upper lip and lowered lower lip, sadness's chin raiser, the
+#: 10+16+25+26, disgust's raised upper lip and slightly lowered lower lip with the cheeks
+#: raised and the lids tightened that the nose wrinkler brings, sadness's chin raiser, the
 #: parted lips and dropped jaw of fear and surprise, happiness's open smile), each at the
 #: intensity that made the bare appearance CNN read the emotion most often on neutral photos
 #: of seven people (``tells train pack judge``; surprise with the outer brows up more than
-#: the inner ones, which alone read as sadness)
+#: the inner ones, which alone read as sadness; fear's brows drawn together more than they
+#: rise, its lips stretched more than its jaw drops). No disgust the warp makes is named
+#: disgust by that CNN (it reads anger); it names disgust on only 18 of 198 posed
+#: front-view disgust photos of the Taiwanese expression photos (docs/DATA.md; anger 92),
+#: so disgust is drawn as FACS describes it, not for the CNN
 STIMULUS_CODES: dict[str, str] = {
     "anger": "4E+5B+7E+9C+10E+16E+25E+26C",
     "contempt": "R12E+R14E",
-    "disgust": "9E+10E+15E+16E+17B+25C",
-    "fear": "1D+2E+4E+5E+15C+20E+25E+26C",
+    "disgust": "6C+7C+9E+10E+15D+16B+25B",
+    "fear": "1E+2C+4E+5E+15C+20E+25D+26B",
     "happiness": "6C+12E+25D+26B",
     "sadness": "1E+4D+15E+17C",
-    "surprise": "1C+2E+5E+16C+26E",
+    "surprise": "1C+2E+5D+16C+26E",
 }
 #: default apex intensity of generated items: E, the full expression of
 #: :data:`STIMULUS_CODES`; lower intensities scale every unit down (4 = D … 1 = A) for
