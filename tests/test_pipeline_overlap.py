@@ -83,3 +83,38 @@ def test_detection_started_beside_the_meshes_finds_what_a_plain_one_does(tmp_pat
     for fa, fb in zip(a, b, strict=True):
         for (_, la, ca), (_, lb, cb) in zip(fa, fb, strict=True):
             assert ca == cb and np.array_equal(la, lb)
+
+
+def test_detections_planned_frames_ahead_find_what_a_plain_tracker_does():
+    """plan(image, t) on frames two ahead starts whole-frame detections early on graphs of
+    their own; ids, landmarks, confidences and the number of detections are those of a
+    tracker that runs every detection itself, and most detections were started early."""
+    from tells.face.track import FaceTracker
+    from tells.io.image import read_image
+    from tells.io.samples import sample_path
+
+    img = read_image(sample_path("multi_face.jpg"))[:666, :1000]
+    frames = [np.roll(img, shift=3 * i, axis=1) for i in range(24)]
+    frames[10:13] = [np.zeros_like(img)] * 3  # everyone gone for three frames, then back
+    runs = []
+    for planned in (True, False):
+        tracker = FaceTracker(Settings(detect_interval_s=0.1, detect_interval_max_s=0.2))
+        started = []  # (frame planned for, frame being worked on)
+        out = []
+        for i, image in enumerate(frames):
+            if planned and i + 2 < len(frames):
+                before = len(tracker._early)
+                tracker.plan(frames[i + 2], (i + 2) / 30)
+                started += [(i + 2, i)] * (len(tracker._early) - before)
+            tracker.submit(image, i / 30)
+            out.append(tracker.collect(image, i / 30))
+        runs.append((out, tracker.detections_run, started))
+        tracker.close()
+    (a, na, started), (b, nb, _) = runs
+    assert na == nb >= 8
+    assert len(started) >= 5  # whole-frame detections started two frames ahead
+    assert [[f for f, _, _ in faces] for faces in a] == [[f for f, _, _ in faces] for faces in b]
+    assert len(a[-1]) == 5 and a[11] == []
+    for fa, fb in zip(a, b, strict=True):
+        for (_, la, ca), (_, lb, cb) in zip(fa, fb, strict=True):
+            assert ca == cb and np.array_equal(la, lb)

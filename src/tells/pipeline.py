@@ -8,10 +8,13 @@ numpy blocks (:class:`tells.io.table.FrameTable`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import numpy as np
 
 from tells.config import Settings
 from tells.contract import GEOMETRY_COLUMNS, QUALITY_COLUMNS
@@ -20,6 +23,10 @@ from tells.face.track import FaceTracker, observe
 from tells.io.frames import Frame
 from tells.io.prefetch import prefetch
 from tells.io.table import FrameTable
+
+#: frames decoded ahead that the tracker looks at early (for whole-frame detections), at most
+#: ``ahead - 1`` (live analysis, ``ahead=1``, looks at none: it would wait for frames)
+DETECT_AHEAD = 2
 
 
 class FaceStage(Protocol):
@@ -73,7 +80,10 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     With ``settings.overlap`` the work is pipelined one frame deep: frames are decoded ahead in
     a thread, and the face meshes of frame *n + 1* run on mediapipe's threads while this thread
     does pose, alignment and the per-face stages of frame *n* (meshing frame *n + 1* needs only
-    where the faces were in frame *n*). OpenCV and the BLAS under numpy are held to one thread
+    where the faces were in frame *n*). A whole-frame detection that looks due on a frame
+    ``DETECT_AHEAD`` frames ahead (already decoded) is started then, on a detector graph of
+    its own, so it runs beside the work on the frames before it (a detector keeps no state:
+    the same detections; live analysis, ``ahead=1``, does not wait for frames to look ahead). OpenCV and the BLAS under numpy are held to one thread
     for the run: on these small arrays their thread pools only spin against mediapipe and the
     decode thread (they took a third of this thread's time, measured with py-spy). Stages
     that have ``prepare(obs, submit)`` (FACS: the optical flow; emotion: the CNN) are handed
@@ -127,7 +137,9 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     previous: tuple[Frame, list] | None = None
     blas = threadpool_limits(limits=1, user_api="blas")
     try:
-        for frame in (prefetch(frames, ahead) if settings.overlap else frames):
+        for frame in _looking_ahead(prefetch(frames, ahead) if settings.overlap else frames,
+                                    min(DETECT_AHEAD, ahead - 1) if settings.overlap else 0,
+                                    tracker.plan):
             tracker.submit(frame.image, frame.t)
             if previous is not None:  # while the meshes of this frame run
                 emit(*previous)
@@ -151,6 +163,23 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
         tracker.close()
         stats.seconds = clock() - start
     return table, stats
+
+
+def _looking_ahead(frames: Iterable[Frame], n: int,
+                   plan: Callable[[np.ndarray, float], None]) -> Iterator[Frame]:
+    """``frames``, with each one handed to ``plan(image, t)`` when it is ``n`` frames ahead
+    of the one yielded (so the tracker can start a whole-frame detection on it early)."""
+    if n <= 0:
+        yield from frames
+        return
+    window: deque[Frame] = deque()
+    for frame in frames:
+        window.append(frame)
+        if len(window) > n:
+            plan(frame.image, frame.t)
+            yield window.popleft()
+    while window:
+        yield window.popleft()
 
 
 def _relabel(table: FrameTable, relabels: list[tuple[int, int, float, float]]) -> None:

@@ -12,8 +12,11 @@ pass misses), and the whole frame is searched every ``lost_detect_interval_s``. 
 where it was within ``track_keep_s``, it keeps its id.
 
 While the whole-frame passes find no one new and no face is lost, the interval between them
-doubles, up to ``detect_interval_max_s`` (a steady scene needs fewer of them; each costs about
-as much CPU as a mesh); anyone new, or a face lost, brings it back to ``detect_interval_s``.
+doubles, up to ``detect_interval_max_s`` (a steady scene needs fewer of them; each costs the
+CPU of two or three meshes); anyone new, or a face lost, brings it back to
+``detect_interval_s``. A detection due on a frame is started early where the caller allows:
+:meth:`FaceTracker.submit` starts it beside the meshes, :meth:`FaceTracker.plan` on a frame
+decoded ahead, so it runs beside the work on the frames before.
 
 A face that appears anywhere else, or after a longer gap, is compared by appearance with the
 people seen so far (:mod:`tells.face.reid`, :mod:`tells.face.descriptor`): it gets its
@@ -72,8 +75,9 @@ DESCRIBE_AT_S = (0.3, 2.0, 8.0)
 DESCRIBE_EVERY_S = 10.0
 #: with ``Settings.overlap``, a descriptor taken on schedule (not a check) is computed on a
 #: worker thread while tracking goes on, and counts this many frames later (a fixed lag, so
-#: every run decides the same)
-REFRESH_LAG = 4
+#: every run decides the same; at 4 frames the tracker still waited for most of the ~25 ms
+#: descriptor on the shared 2-core machine)
+REFRESH_LAG = 12
 #: a tracked face whose descriptor is this far from its person's is someone else (a cut, or
 #: the mesh slid onto a neighbour): it gets an id of its own
 SPLIT_DISTANCE = 0.75
@@ -88,6 +92,8 @@ SEARCH_FACTOR = 2.8
 SEARCH_CONFIDENCE = 0.35
 #: a track whose id is in doubt is looked at again this often, for this long
 DOUBT_EVERY_S, DOUBT_FOR_S = 0.25, 3.0
+#: whole-frame detections that :meth:`FaceTracker.plan` may have in flight at once
+EARLY_DETECTIONS = 2
 
 
 @dataclass
@@ -201,7 +207,8 @@ class FaceTracker:
 
     def __init__(self, settings: Settings | None = None, gallery: Gallery | None = None):
         self.settings = settings or Settings()
-        self._detector: FaceDetector | None = None
+        #: whole-frame detector graphs (a second one only while one is busy with a frame ahead)
+        self._detectors: list[FaceDetector] = []
         self._region_detector: FaceDetector | None = None
         self._describer = None
         self._worker = None  # thread computing scheduled descriptors
@@ -216,7 +223,9 @@ class FaceTracker:
         #: whole-frame passes in a row that found no one new while no face was lost
         self._quiet = 0
         self._pending: list = []
-        self._ahead: np.ndarray | None = None  # the frame the detector was started on
+        #: whole-frame detections started before their frame was collected (by
+        #: :meth:`submit` or :meth:`plan`): ``(image, t, detector)``, in frame order
+        self._early: list[tuple[np.ndarray, float, FaceDetector]] = []
         self._described_this_frame = False
         self.detections_run = 0
         self.descriptors_run = 0
@@ -233,28 +242,60 @@ class FaceTracker:
 
     # -- helpers ---------------------------------------------------------------------------
     def _detect(self, image: np.ndarray) -> list[Detection]:
-        if self._ahead is not None:  # started by submit() beside the meshes
-            ahead, self._ahead = self._ahead, None
-            found = self._detector.collect()
-            if ahead is image:
-                self.detections_run += 1
-                return found
-        if self._detector is None:
-            self._detector = borrow_detector(self.settings.detect_confidence)
         self.detections_run += 1
-        return self._detector(image)
+        for k, (early, _, det) in enumerate(self._early):
+            if early is image:  # started beside earlier work
+                del self._early[k]
+                return det.collect()
+        return self._free_detector()(image)
 
-    def _detection_due(self, t: float, active: int, searching: bool) -> bool:
-        """Is a whole-frame detection due at ``t``, with ``active`` faces tracked and a lost
-        one being ``searching`` for?"""
+    def _free_detector(self) -> FaceDetector:
+        """A whole-frame detector with no frame in flight (made when none is free)."""
+        busy = {id(det) for _, _, det in self._early}
+        for det in self._detectors:
+            if id(det) not in busy:
+                return det
+        self._detectors.append(borrow_detector(self.settings.detect_confidence))
+        return self._detectors[-1]
+
+    def _start_detection(self, image: np.ndarray, t: float) -> None:
+        det = self._free_detector()
+        det.submit(image)
+        self._early.append((image, t, det))
+
+    def _early_for(self, image: np.ndarray) -> bool:
+        return any(early is image for early, _, _ in self._early)
+
+    def plan(self, image: np.ndarray, t: float) -> None:
+        """A frame that :meth:`submit` and :meth:`collect` will get later (decoded ahead):
+        if a whole-frame detection looks due on it, it is started now on a detector graph of
+        its own, so it runs beside the work on the frames before. :meth:`collect` takes it
+        when it reaches that frame if it is due then (a detector keeps no state, so these
+        are the detections it would run itself) and drops it otherwise; a detection due but
+        not foreseen is run then, as without planning."""
+        if not self._detectors or len(self._early) >= EARLY_DETECTIONS or \
+                self._early_for(image):
+            return
         s = self.settings
+        last = max([self._last_detect] + [et for _, et, _ in self._early])
+        active = sum(1 for tr in self._tracks if not tr.lost)
+        searching = any(tr.lost and t - tr.last_seen <= s.lost_search_s for tr in self._tracks)
+        if self._detection_due(t, active, searching, last):
+            self._start_detection(image, t)
+
+    def _detection_due(self, t: float, active: int, searching: bool,
+                       last: float | None = None) -> bool:
+        """Is a whole-frame detection due at ``t``, with ``active`` faces tracked and a lost
+        one being ``searching`` for (``last``: the time of the last one, if not the last run)?"""
+        s = self.settings
+        last = self._last_detect if last is None else last
         steady = min(s.detect_interval_s * 2.0 ** self._quiet,
                      max(s.detect_interval_s, s.detect_interval_max_s))
         interval = (s.lost_detect_interval_s if searching
                     or (s.expected_faces and active < self._limit) else steady)
         if s.expected_faces and active >= self._limit:
             interval = np.inf  # everyone expected is on screen: no one new to look for
-        return not active or t - self._last_detect >= interval
+        return not active or t - last >= interval
 
     def _detect_in(self, image: np.ndarray, box) -> list[Detection]:
         """Detections inside an enlarged square around ``box`` (frame pixels)."""
@@ -310,12 +351,11 @@ class FaceTracker:
             if got is not None:
                 tr.mesher.submit(got[0])
             self._pending.append((tr, got))
-        if t is not None and self._detector is not None:
+        if t is not None and self._detectors and not self._early_for(image):
             searching = any(tr.lost and t - tr.last_seen <= self.settings.lost_search_s
                             for tr in self._tracks)
             if self._detection_due(t, len(self._pending), searching):
-                self._detector.submit(image)
-                self._ahead = image
+                self._start_detection(image, t)
 
     def collect(self, image: np.ndarray, t: float) -> list[tuple[int, np.ndarray, float]]:
         """Finish the frame given to :meth:`submit`: landmarks of the tracked faces, search for
@@ -393,9 +433,8 @@ class FaceTracker:
                     else:
                         self._describe_track(tr, image, lm, t, on_screen)
                     break
-        if self._ahead is not None:  # started in submit() but not due after all
-            self._ahead = None
-            self._detector.collect()
+        while self._early and self._early[0][1] <= t:  # started early but not due after all
+            self._early.pop(0)[2].collect()
         # forget tracks lost for too long (their identities stay in the gallery)
         keep_s = max(s.track_keep_s, s.lost_search_s)
         for tr in list(self._tracks):
@@ -593,10 +632,10 @@ class FaceTracker:
             tr.mesher.close()
         for m in self._pool:
             m.close()
-        for det in (self._detector, self._region_detector):
-            if det is not None:
-                give_back(det)  # warm for the next tracker of this process
-        self._detector = self._region_detector = None
-        self._ahead = None
+        region = [self._region_detector] if self._region_detector is not None else []
+        for det in self._detectors + region:
+            give_back(det)  # warm for the next tracker of this process (an early one collected)
+        self._detectors, self._region_detector = [], None
+        self._early = []
         self._tracks, self._pool = [], []
 
