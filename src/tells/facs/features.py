@@ -108,7 +108,9 @@ def measure_geometry(aligned: np.ndarray, yaw: float = 0.0) -> np.ndarray:
         a = np.vstack([a, np.zeros((478 - len(a), 3))])
         a[468] = a[list(EYE_CORNERS[0] + UPPER_LID[0] + LOWER_LID[0])].mean(axis=0)
         a[473] = a[list(EYE_CORNERS[1] + UPPER_LID[1] + LOWER_LID[1])].mean(axis=0)
-    g = _group_matrix(len(a)) @ a  # group means, (groups, 3)
+    # group means, (groups, 3), as plain floats (same IEEE arithmetic as numpy scalars, a
+    # fraction of the cost)
+    g = (_group_matrix(len(a)) @ a).tolist()
     (bi_r, bo_r, ec_r, ul_r, ll_r, ch_r, ir_r, nw_r,
      bi_l, bo_l, ec_l, ul_l, ll_l, ch_l, ir_l, nw_l,
      nasal, up_out, up_in, lo_in, chin, boss, p0, p17, c_r, c_l) = g
@@ -175,23 +177,34 @@ def measure_appearance(crop: np.ndarray | None) -> np.ndarray:
     if crop is None:
         return np.zeros(len(NAMES) - N_GEOMETRY)
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
-    g = gray.astype(np.float32)
     gl, nose, cr, cl = _patches(gray.shape[0])
     out = np.empty(4)
     # furrows between the brows run vertically: curvature along x
-    out[0] = _energy(g[gl], axis=1)
+    out[0] = _energy(gray[gl], axis=1)
     # nose wrinkles and crow's feet run (roughly) horizontally: curvature along y
-    out[1] = _energy(g[nose], axis=0)
-    out[2] = _energy(g[cr], axis=0)
-    out[3] = _energy(g[cl], axis=0)
+    out[1] = _energy(gray[nose], axis=0)
+    out[2] = _energy(gray[cr], axis=0)
+    out[3] = _energy(gray[cl], axis=0)
     return out
 
 
 def _energy(patch: np.ndarray, axis: int) -> float:
+    """Mean absolute second difference of a uint8 ``patch`` along ``axis`` over its mean
+    level. Exactly what the float32 version (``np.abs(np.diff(p, n=2, axis)).mean()`` over
+    ``p.mean()``, ``p`` the patch as float32) gives, in integers: every partial sum of pixel
+    values is an integer below 2**24, so float32 holds it exactly and only the final division
+    rounds, done here in float32 as ``mean`` does."""
     if patch.size == 0 or min(patch.shape) < 3:
         return 0.0
-    d2 = np.abs(np.diff(patch, n=2, axis=axis)).mean()
-    return float(d2 / max(8.0, float(patch.mean())))
+    if patch.size * 1020 >= 2**24:  # sums no longer exact in float32: the float version
+        f = patch.astype(np.float32)
+        return float(np.abs(np.diff(f, n=2, axis=axis)).mean() / max(8.0, float(f.mean())))
+    p = patch.astype(np.int32)
+    d = p[1:] - p[:-1] if axis == 0 else p[:, 1:] - p[:, :-1]
+    d = d[1:] - d[:-1] if axis == 0 else d[:, 1:] - d[:, :-1]
+    d2 = np.float32(int(np.abs(d).sum())) / d.size
+    level = np.float32(int(p.sum())) / p.size
+    return float(np.float32(d2) / max(8.0, float(np.float32(level))))
 
 
 def measure(aligned: np.ndarray, crop: np.ndarray | None = None, yaw: float = 0.0) -> np.ndarray:
