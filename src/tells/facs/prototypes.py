@@ -8,8 +8,6 @@ dimpler (R12A+R14A), so a symmetric smile does not count.
 
 from __future__ import annotations
 
-import numpy as np
-
 #: EMFACS prototypes (DESIGN.md) as weights over action-unit evidence; ``|`` = the strongest
 #: of alternatives
 PROTOTYPES: dict[str, dict[str, float]] = {
@@ -48,7 +46,12 @@ def contempt_score(aus: dict[str, float]) -> float:
     score = asym / CONTEMPT_FULL * min(1.0, hi12 / 2.0) - lo12 / 3.0
     # inner brows raised or lowered belong to sadness, anger or fear, not to a smirk
     score -= 0.3 * (min(1.0, aus.get("AU01", 0.0) / 3.0) + min(1.0, aus.get("AU04", 0.0) / 3.0))
-    return float(np.clip(score, 0.0, 1.0))
+    return _unit(score)
+
+
+def _unit(x: float) -> float:
+    """``float(np.clip(x, 0, 1))`` for a float, without numpy's per-call cost (NaN stays NaN)."""
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else float(x)
 
 
 def prototype_scores(aus: dict[str, float]) -> dict[str, float]:
@@ -68,7 +71,7 @@ def prototype_scores(aus: dict[str, float]) -> dict[str, float]:
     for emo, weights in PROTOTYPES.items():
         score = sum(w * _evidence(aus, k) for k, w in weights.items())
         score -= sum(w * _evidence(aus, k) for k, w in AGAINST.get(emo, {}).items())
-        out[emo] = float(np.clip(score, 0.0, 1.0))
+        out[emo] = _unit(score)
     out["contempt"] = contempt_score(aus)
     return out
 
