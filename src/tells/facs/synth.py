@@ -118,11 +118,15 @@ GAIN = {1: 1.6, 2: 1.7, 4: 1.5, 5: 1.8, 6: 2.0, 7: 1.8, 9: 2.0, 17: 1.8, 23: 1.7
 #: length, not to a peak over the pupil, and its margin more than its fold (the lid slides
 #: up under the fold; the brow above stays); raised brows (AU1, AU2) take the skin below
 #: them up less and less towards the lid margin. Soft row edges: a hard one through the
-#: brow or the fold moves part of it and draws it twice
+#: brow or the fold moves part of it and draws it twice. The chin raiser (AU17) pushes the
+#: closed lips up together, the seam with them (lifting the lower lip alone squeezes it
+#: against the seam, which waves)
 LOOK: dict[int, list[Handle]] = {
     1: [Handle((0.17, -0.66), (0.0, -0.10), 0.14, (-9, -0.48), soft=(0.0, 0.08))],
     2: [Handle((0.60, -0.62), (0.0, -0.10), 0.17, (-9, -0.48), soft=(0.0, 0.08))],
     5: [Handle((0.35, -0.47), (0.0, -0.05), 0.17, (-0.62, -0.445), soft=(0.12, 0.0))],
+    17: [Handle((0.0, 0.52), (0.0, -0.05), 0.18, (LIP_SPLIT, 9), 1),
+         Handle((0.0, 0.25), (0.0, -0.022), 0.12)],
 }
 #: eye closure (43 eyes closed, 45 blink): the upper lid meets the lower lid at E
 CLOSURE = (43, 45)
