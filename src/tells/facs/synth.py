@@ -197,12 +197,15 @@ WRINKLES: dict[int, list[Wrinkle]] = {
 
 #: :data:`WRINKLES` replaced in stimuli a person looks at (``natural``): softer, wider
 #: furrows between the brows without the dark spot of bunched skin (on a smooth face the
-#: sharp ones read as drawn on), and the smile's nasolabial furrow a soft shadow that curves
-#: round the lip corner and ends beside it, not a dark stroke running on below it
+#: sharp ones read as drawn on), and the nasolabial furrow (AU9, AU10, AU12) a soft shadow
+#: that ends beside the lip corner, not a dark stroke running on below it
 LOOK_WRINKLES: dict[int, list[Wrinkle]] = {
     4: [_fold((-0.075, -0.33), (-0.06, -0.22), (-0.045, -0.12), depth=0.26, width=0.035),
         _fold((-0.13, -0.30), (-0.10, -0.21), depth=0.15, width=0.03),
         WRINKLES[4][3]],
+    9: [*WRINKLES[9][:4],
+        _fold((-0.24, 0.34), (-0.29, 0.43), (-0.32, 0.50), depth=0.15, width=0.04)],
+    10: [_fold((-0.24, 0.34), (-0.30, 0.44), (-0.34, 0.54), depth=0.2, width=0.045)],
     12: [_fold((-0.25, 0.34), (-0.33, 0.45), (-0.39, 0.56), (-0.41, 0.65), depth=0.2,
                width=0.045),
          WRINKLES[12][1]],
