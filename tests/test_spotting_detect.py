@@ -15,7 +15,9 @@ from tells.spotting.spot import (
     deformation_signal,
     find_candidates,
     mouth_cycles,
+    spot_face,
 )
+from tells.contract import AU_NUMBERS
 
 
 def _bump(n, start, length, height):
@@ -69,6 +71,55 @@ def test_deformation_signal_finds_the_moving_region():
     sig = deformation_signal(pos, t, SpotParams())
     assert 200 <= int(np.argmax(sig)) < 210
     assert sig.max() > 6 and np.median(sig) < 2
+
+
+def _flash_rows(aus: dict[str, float], n: int = 120, start: int = 60, length: int = 10):
+    """A still face whose mouth region moves for ``length`` frames while the given AU
+    intensities (``AU45_r`` etc., their peaks) rise and fall with it: the frame table and
+    region positions spot_face reads."""
+    rng = np.random.default_rng(1)
+    pos = rng.normal(0, 0.003, (n, len(REGIONS), 2))
+    k = REGIONS.index("mouth_left")
+    pos[start:start + length, k, 1] += _bump(n, start, length, 0.2)[start:start + length]
+    rows = {"timestamp": np.arange(n) / 30, "pose_Rx": 0.0, "pose_Ry": 0.0, "pose_Rz": 0.0,
+            "q_pose": 0, "q_blur": 0, "q_partial": 0}
+    for m in AU_NUMBERS:
+        rows[f"AU{m:02d}_r"] = np.zeros(n)
+    for m in (12, 14):
+        rows[f"AU{m}L_r"] = rows[f"AU{m}R_r"] = np.zeros(n)
+    face = pd.DataFrame(rows)
+    shape = _bump(n, start, length, 1.0)  # the units rise and fall with the movement
+    for col, v in aus.items():
+        face[col] = v * shape
+    return face, pos
+
+
+def _reasons(aus):
+    face, pos = _flash_rows(aus)
+    cands, _ = spot_face(face, pos, SpotParams(), 0)
+    flash = [c for c in cands if 55 <= c.apex <= 72]
+    assert len(flash) == 1, [(c.apex, c.reason) for c in cands]
+    return flash[0].reason
+
+
+def test_a_blink_is_left_out_but_widened_eyes_and_an_opened_mouth_are_not():
+    # the lids close: a blink, however much the face around the eyes moved
+    assert _reasons({"AU45_r": 3.0}) == "blink"
+    # the lids widen with the lips parted (a flash of surprise whose brows barely rose)
+    assert _reasons({"AU05_r": 1.2, "AU25_r": 2.0}) == ""
+    # widened eyes alone are not a blink either
+    assert _reasons({"AU05_r": 1.2}) == ""
+
+
+def test_an_opened_mouth_alone_counts_only_when_the_change_is_large():
+    face, pos = _flash_rows({"AU25_r": 2.0})
+    p = SpotParams()
+    big = [c for c in spot_face(face, pos, p, 0)[0] if 55 <= c.apex <= 72]
+    assert [c.reason for c in big] == [""]
+    assert big[0].peak >= p.mouth_only_factor * p.deform_threshold
+    strict = SpotParams(mouth_only_factor=big[0].peak / p.deform_threshold + 1)
+    assert [c.reason for c in spot_face(face, pos, strict, 0)[0]
+            if 55 <= c.apex <= 72] == ["no expressive action unit"]
 
 
 @pytest.mark.slow

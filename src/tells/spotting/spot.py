@@ -18,10 +18,12 @@ Method
    onset and offset are where a smoother copy of the signal falls to ``edge`` of the peak's
    excess, walking out while it keeps falling.
 3. Kept out: intervals longer than ``macro_max_s``; blinks (only eyelid units change, with
-   AU45 at the apex or within ``blink_max_s``); head movements (pose change or speed over
+   AU45 at the apex or within ``blink_max_s``, and neither widened eyes, AU5, nor an opened
+   mouth); head movements (pose change or speed over
    0.2 s beyond limits); mouth-only changes while the person talks (the lips open and close
    several times in the seconds around), unless one-sided (contempt); poor-quality rows;
-   changes with no expressive action unit; changes peaking in the first ``track_start_s`` of
+   changes with no expressive action unit (an opened mouth alone counts when the change is
+   ``mouth_only_factor`` times the threshold); changes peaking in the first ``track_start_s`` of
    a face's track (no onset seen).
 4. ``kind`` is micro when onset→offset ≤ ``micro_max_s``, else macro.
 """
@@ -66,6 +68,9 @@ class SpotParams:
     gap_s: float = 0.25  # a face missing longer than this splits its series
     active: float = 0.75  # AU change at apex that counts as active in the event's AU code
     blink_max_s: float = 0.45  # an eyelid-only change this short is a blink (AU45 or not)
+    #: a change whose only units open the mouth (AU25/26, no talking around it) counts when
+    #: its peak reaches this many times the threshold (a dropped jaw in a flash of surprise)
+    mouth_only_factor: float = 4.0
     #: a change peaking this soon after a face's track starts has no onset to see (the mesh
     #: and the person's neutral are still settling): left out
     track_start_s: float = 0.3
@@ -279,7 +284,12 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
             active = {n for n in AU_NUMBERS if delta[f"AU{n:02d}"] >= p.active}
             active |= {n for n, v in lr.items() if max(v) >= p.active}
             expressive = active - {25, 26, 43, 45}
+            # a blink closes the lids: widened eyes (AU5 without closure) or an opened mouth
+            # (a surprise) are not one
+            opened = bool(active & {25, 26})
+            widened = 5 in active and not active & {43, 45} and au[45][apex] < 1.0
             seg_pose = pose[on:off + 1]
+            thr = p.deform_threshold if positions is not None else p.threshold
             turn = np.abs(seg_pose.max(0) - seg_pose.min(0)).max()
             k = min(_window(0.2, dt), max(1, off - on))  # speed over 0.2 s: pose jitter cancels
             speed = (np.abs(seg_pose[k:] - seg_pose[:-k]).max() / (k * dt)
@@ -295,18 +305,17 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
                 c.reason = "too long (held expression)"
             elif dur < p.min_s:
                 c.reason = "too short (tracking noise)"
-            elif expressive <= EYELID_AUS and (au[45][apex] >= 1.0 or dur <= p.blink_max_s):
+            elif (expressive <= EYELID_AUS and not opened and not widened
+                  and (au[45][apex] >= 1.0 or dur <= p.blink_max_s)):
                 c.reason = "blink"
             elif (turn > p.head_turn_rad or speed > p.head_speed_rad_s) and not (
-                    peak >= p.head_override * (p.deform_threshold if positions is not None
-                                               else p.threshold)
-                    and turn <= p.head_override_rad):
+                    peak >= p.head_override * thr and turn <= p.head_override_rad):
                 c.reason = "head movement"
             elif talking and expressive <= MOUTH_AUS and not asym:
                 c.reason = "speech"
             elif bad.mean() > 0.5:
                 c.reason = "poor tracking quality"
-            elif not expressive:
+            elif not expressive and not (opened and peak >= p.mouth_only_factor * thr):
                 c.reason = "no expressive action unit"
             cands.append(c)
     return cands, t
