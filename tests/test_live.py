@@ -293,3 +293,47 @@ def test_live_bad_sources_are_one_line_errors(tmp_path):
     assert "no such file" in res.stderr
     res = run_cli("live", "--screen", "10,10,abc", "--no-view", env={"DISPLAY": ":0"})
     assert res.returncode != 0 and "X,Y,W,H" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_spotter_process_that_dies_is_reported_and_does_not_hang_the_session():
+    """The online spotter's worker process killed mid-session: polling says so (the session
+    puts it in run.json's warnings), finishing returns what there is, and the process still
+    exits although rows were left unsent to the dead worker (a separate interpreter, so a
+    hang at exit shows as a timeout here)."""
+    script = """
+import numpy as np
+from tells.live.session import SpotterProcess
+columns = ["frame", "timestamp", "face_id", "success"]
+sp = SpotterProcess(columns)
+sp._proc.kill()
+sp._proc.join(10)
+row = {"frame": 0, "timestamp": 0.0, "face_id": 0, "success": 1}
+for k in range(200):  # more than a pipe holds
+    sp.add([(dict(row, frame=k), np.zeros(1000, np.float32), None)], k / 30)
+assert sp.poll() == [], "no events from a dead worker"
+assert sp.error and "ended" in sp.error, sp.error
+assert sp.finish(7.0) == []
+print("ok", sp.error)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=_env())
+    assert proc.returncode == 0 and proc.stdout.startswith("ok online spotting stopped"), \
+        proc.stderr[-2000:]
+
+
+def test_alert_latency_breakdown_adds_up():
+    """The bench's parts of an alert's latency add up to the alert's time after the true
+    offset, and each is what it names."""
+    from tells.live.bench import BREAKDOWN, _breakdown
+    from tells.live.spotter import LiveEvent
+
+    clock = 1000.0  # wall time of media time 0
+    ev = LiveEvent({"offset_t": 2.10}, decided_t=2.50, wall=clock + 2.50 + 0.19,
+                   extra={"sent": clock + 2.55, "started": clock + 2.58,
+                          "spotted": clock + 2.66})
+    parts = _breakdown(ev, true_offset=2.0, delay_s=0.3, clock=clock)
+    assert list(parts) == list(BREAKDOWN)
+    expect = {"placed": 0.10, "delay": 0.3, "late": 0.10, "rows": 0.05, "wait": 0.03,
+              "detect": 0.08, "deliver": 0.03}
+    assert all(abs(parts[k] - v) < 1e-9 for k, v in expect.items()), parts
+    assert abs(sum(parts.values()) - (ev.wall - (clock + 2.0))) < 1e-9

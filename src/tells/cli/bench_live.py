@@ -52,6 +52,9 @@ def _handler(args) -> int:
         print(f"  alerts     after the true offset p50 {al['p50']} ms, p95 {al['p95']} ms "
               f"({al['n']} of {r['injected']} injected alerted); beyond the delay after the "
               f"placed offset p50 {ap['p50']} ms, p95 {ap['p95']} ms")
+        parts = ", ".join(f"{k} {v['p50']}/{v['p95']}" for k, v in
+                          r["alert_breakdown_ms"].items() if v["n"])
+        print(f"  of which   (p50/p95 ms) {parts}")
         print(f"  CPU        {r['cpu_percent_of_one_core']}% of one core (+ spotter "
               f"{r['spotter_cpu_percent_of_one_core']}%); {r['cpu_ms_per_frame']} ms CPU a "
               "frame in all")

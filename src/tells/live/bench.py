@@ -4,7 +4,8 @@ cell shifted in time so the expressions fall at different moments).
 
 Reported per run: frames captured, analysed and dropped at the source; frame-to-row latency
 (capture of a frame to its rows) p50/p95; alert latency p50/p95 after each injected event's
-true offset (the decision delay included) and after the offset the spotter placed; CPU;
+true offset (the decision delay included) and after the offset the spotter placed, and where
+that time goes (:data:`BREAKDOWN`); CPU;
 and how many of the offline events (``tells analyze`` on the same file) live analysis found
 with the same emotion — in the real-time run (with its drops) and replayed over the offline
 rows with nothing dropped (:func:`tells.live.spotter.replay`).
@@ -130,6 +131,31 @@ def _pct(values, scale: float = 1000.0) -> dict:
             "p95": round(float(np.percentile(v, 95)), 1), "n": int(len(v))}
 
 
+#: where the time from an injected event's true offset to its alert goes (seconds; they add up)
+BREAKDOWN = {
+    "placed": "the offset the spotter placed, after the true one",
+    "delay": "the decision delay",
+    "late": "the frame the event was decided at, after placed offset + delay",
+    "rows": "that frame shown until its rows reached the spotter",
+    "wait": "until the spotter's detection started (busy or short of CPU)",
+    "detect": "the detection",
+    "deliver": "until the analysis thread alerted it",
+}
+
+
+def _breakdown(ev, true_offset: float, delay_s: float, clock: float) -> dict[str, float]:
+    """:data:`BREAKDOWN` of one alert (``clock``: wall time minus media time of the paced
+    file)."""
+    placed, x = float(ev.record["offset_t"]), ev.extra
+    shown = clock + ev.decided_t
+    out = {"placed": placed - true_offset, "delay": delay_s,
+           "late": ev.decided_t - placed - delay_s}
+    if {"sent", "started", "spotted"} <= x.keys():
+        out.update(rows=x["sent"] - shown, wait=x["started"] - x["sent"],
+                   detect=x["spotted"] - x["started"], deliver=ev.wall - x["spotted"])
+    return out
+
+
 def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) -> dict:
     """Offline analysis, online replay and one real-time live run of ``video``."""
     import tells
@@ -158,6 +184,7 @@ def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) 
     cell_of = _cell_of(result.frames, cells)
     t0, origin = capture.started_at, capture.origin_t
     after_true, after_placed = [], []
+    parts: dict[str, list] = {k: [] for k in BREAKDOWN}
     found_truth = 0
     for tr in truth.to_dict(orient="records"):
         cands = [ev for ev in result.live_events
@@ -169,6 +196,8 @@ def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) 
         found_truth += 1
         ev = min(cands, key=lambda e: abs(e.record["offset_t"] - tr["offset_t"]))
         after_true.append(ev.wall - (t0 + tr["offset_t"] - origin))
+        for k, v in _breakdown(ev, tr["offset_t"], delay_s, t0 - origin).items():
+            parts[k].append(v)
     for ev in result.live_events:
         after_placed.append(ev.wall - (t0 + float(ev.record["offset_t"]) - origin) - delay_s)
     same = len(_match(offline_events, live_events))
@@ -180,6 +209,7 @@ def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) 
         "frame_to_row_ms": _pct(result.latencies),
         "alert_after_true_offset_ms": _pct(after_true),
         "alert_after_placed_offset_beyond_delay_ms": _pct(after_placed),
+        "alert_breakdown_ms": {k: _pct(v) for k, v in parts.items()},
         "cpu_percent_of_one_core": live["cpu_percent_of_one_core"],
         "spotter_cpu_percent_of_one_core": live.get("spotter_cpu_percent_of_one_core"),
         "cpu_ms_per_frame": live.get("cpu_ms_per_frame"),

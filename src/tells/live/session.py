@@ -33,7 +33,9 @@ CONSENT_NOTE = ("Tell the people on camera that their facial expressions are bei
 
 
 def _serve_spotter(columns, options, inbox, outbox) -> None:
-    """Worker process: rows in, decided events out (detection coalesces when behind)."""
+    """Worker process: rows in, decided events out (detection coalesces when behind). Each
+    event carries (``extra``) the monotonic times at which the rows of the frame it was
+    decided at were sent, its detection started and it was decided."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the session, which ends this
@@ -46,19 +48,23 @@ def _serve_spotter(columns, options, inbox, outbox) -> None:
                 msgs.append(inbox.get_nowait())
             except queue.Empty:
                 break
-        now, final = None, None
-        for kind, t, items in msgs:
+        now, final, sent = None, None, None
+        for kind, t, items, wall in msgs:
             for row, pos, looks in items:
                 spotter.add(row, pos, looks)
-            now = t if kind == "rows" else now
+            if kind == "rows":
+                now, sent = t, wall
             if kind == "finish":
-                final = t
+                final, sent = t, wall
+        started = time.monotonic()
         events = spotter.step(now) if now is not None and final is None else []
         if final is not None:
             events += spotter.step(final, force=True) + spotter.finish(final)
             done = True
+        for e in events:
+            e.extra.update(sent=sent, started=started, spotted=time.monotonic())
         if events or done:
-            outbox.put(("events", [(e.record, e.decided_t) for e in events],
+            outbox.put(("events", [(e.record, e.decided_t, e.extra) for e in events],
                         {"steps": spotter.steps, "step_seconds": spotter.step_seconds,
                          "step_cpu_seconds": spotter.step_cpu_seconds,
                          "left_out": spotter.left_out} if done else None))
@@ -76,9 +82,10 @@ class SpotterProcess:
                                  name="tells-spotter", daemon=True)
         self._proc.start()
         self.stats: dict = {}
+        self.error: str | None = None
 
     def add(self, items: list, now_t: float) -> None:
-        self._in.put(("rows", now_t, items))
+        self._in.put(("rows", now_t, items, time.monotonic()))
 
     def poll(self) -> list[LiveEvent]:
         out = []
@@ -86,12 +93,18 @@ class SpotterProcess:
             try:
                 _, events, _ = self._out.get_nowait()
             except queue.Empty:
+                if self.error is None and not self._proc.is_alive():
+                    self.error = ("online spotting stopped: its worker process ended (exit code "
+                                  f"{self._proc.exitcode}); no events after that")
                 return out
-            out += [LiveEvent(rec, t) for rec, t in events]
+            out += [LiveEvent(rec, t, extra=x) for rec, t, x in events]
 
     def finish(self, now_t: float, timeout: float = 60.0) -> list[LiveEvent]:
-        self._in.put(("finish", now_t, []))
-        out = []
+        out = self.poll()
+        if self.error is not None:
+            self.close()
+            return out
+        self._in.put(("finish", now_t, [], time.monotonic()))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -100,7 +113,7 @@ class SpotterProcess:
                 if not self._proc.is_alive():
                     break
                 continue
-            out += [LiveEvent(rec, t) for rec, t in events]
+            out += [LiveEvent(rec, t, extra=x) for rec, t, x in events]
             if stats is not None:
                 self.stats = stats
                 break
@@ -112,6 +125,10 @@ class SpotterProcess:
             self._proc.join(timeout=2)
         if self._proc.is_alive():
             self._proc.terminate()
+            self._proc.join(timeout=2)
+        # rows still unsent to a process that is gone would keep the interpreter from exiting
+        self._in.cancel_join_thread()
+        self._in.close()
 
 
 class InlineSpotter:
@@ -122,11 +139,17 @@ class InlineSpotter:
         self.spotter = OnlineSpotter(columns, **options)
         self._pending: list[LiveEvent] = []
         self.stats: dict = {}
+        self.error: str | None = None
 
     def add(self, items: list, now_t: float) -> None:
+        sent = time.monotonic()
         for row, pos, looks in items:
             self.spotter.add(row, pos, looks)
-        self._pending += self.spotter.step(now_t)
+        started = time.monotonic()
+        events = self.spotter.step(now_t)
+        for e in events:
+            e.extra.update(sent=sent, started=started, spotted=time.monotonic())
+        self._pending += events
 
     def poll(self) -> list[LiveEvent]:
         out, self._pending = self._pending, []
@@ -270,6 +293,7 @@ class LiveSession:
         # the spotter's detection CPU (in its process; inline it is part of ``cpu`` already)
         self._spot_cpu = spotter.stats.get("step_cpu_seconds", 0.0) if self.spot_in_process \
             else 0.0
+        self._spot_error = spotter.error
         frames = table.to_frame()
         from tells.spotting.events import EVENT_TABLE_COLUMNS
 
@@ -291,7 +315,7 @@ class LiveSession:
         ok = frames["success"] == 1 if len(frames) else pd.Series(dtype=bool)
         path = Path(info.path)
         clean = self.ended_by in ("source ended", "duration", "interrupted", "stopped")
-        warnings = list(info.warnings) + ([cap.error] if cap.error else [])
+        warnings = list(info.warnings) + [e for e in (cap.error, self._spot_error) if e]
         return {
             "tells_version": __version__,
             "contract_version": CONTRACT_VERSION,
