@@ -32,6 +32,19 @@ CONSENT_NOTE = ("Tell the people on camera that their facial expressions are bei
                 "(AI Act Art. 50). Micro-expressions are cues to emotion, not proof of lying.")
 
 
+def _send(outbox, spotter: OnlineSpotter, events: list[LiveEvent], sent: float, started: float,
+          done: bool = False) -> None:
+    """Hand decided events (with when their rows were sent and their detection started and
+    ended) to the session; the spotter's statistics with the last message."""
+    for e in events:
+        e.extra.update(sent=sent, started=started, spotted=time.monotonic())
+    if events or done:
+        outbox.put(("events", [(e.record, e.decided_t, e.extra) for e in events],
+                    {"steps": spotter.steps, "step_seconds": spotter.step_seconds,
+                     "step_cpu_seconds": spotter.step_cpu_seconds,
+                     "left_out": spotter.left_out} if done else None))
+
+
 def _serve_spotter(columns, options, inbox, outbox) -> None:
     """Worker process: rows in, decided events out (detection coalesces when behind). Each
     event carries (``extra``) the monotonic times at which the rows of the frame it was
@@ -56,18 +69,17 @@ def _serve_spotter(columns, options, inbox, outbox) -> None:
                 now, sent = t, wall
             if kind == "finish":
                 final, sent = t, wall
-        started = time.monotonic()
-        events = spotter.step(now) if now is not None and final is None else []
         if final is not None:
-            events += spotter.step(final, force=True) + spotter.finish(final)
+            started = time.monotonic()
+            _send(outbox, spotter, spotter.step(final, force=True) + spotter.finish(final),
+                  sent, started, done=True)
             done = True
-        for e in events:
-            e.extra.update(sent=sent, started=started, spotted=time.monotonic())
-        if events or done:
-            outbox.put(("events", [(e.record, e.decided_t, e.extra) for e in events],
-                        {"steps": spotter.steps, "step_seconds": spotter.step_seconds,
-                         "step_cpu_seconds": spotter.step_cpu_seconds,
-                         "left_out": spotter.left_out} if done else None))
+        elif now is not None:
+            # the faces with an event to decide now first: their alerts go out before the
+            # other faces' detections run
+            for decisions in (True, False):
+                started = time.monotonic()
+                _send(outbox, spotter, spotter.step(now, decisions=decisions), sent, started)
 
 
 class SpotterProcess:

@@ -189,13 +189,18 @@ class OnlineSpotter:
             return False
         return now_t - face.last_t >= (self.idle_s if since == 0.0 else self.settle_s) - 1e-6
 
-    def step(self, now_t: float, force: bool = False) -> list[LiveEvent]:
+    def step(self, now_t: float, force: bool = False, decisions: bool | None = None
+             ) -> list[LiveEvent]:
         """Detection for the faces that are due at ``now_t`` (media time of the latest row);
-        the events decided."""
+        the events decided. ``decisions``: only the faces with a pending event to decide now
+        (``True``) or only the others (``False``); ``None``: both, those first."""
         import time
 
         out: list[LiveEvent] = []
-        for fid, face in list(self._faces.items()):
+        faces = sorted(self._faces.items(), key=lambda kv: now_t < kv[1].due)
+        if decisions is not None:
+            faces = [(k, f) for k, f in faces if (now_t >= f.due) == decisions]
+        for fid, face in faces:
             while face.times and face.times[0] < now_t - self.window_s:
                 face.times.popleft()
                 face.rows.popleft()
