@@ -263,6 +263,11 @@ class FaceTracker:
         det.submit(image)
         self._early.append((image, t, det))
 
+    def _searched(self, t: float) -> list:
+        """The lost tracks still looked for at ``t`` (lost within ``lost_search_s``)."""
+        return [tr for tr in self._tracks
+                if tr.lost and t - tr.last_seen <= self.settings.lost_search_s]
+
     def _early_for(self, image: np.ndarray) -> bool:
         return any(early is image for early, _, _ in self._early)
 
@@ -276,11 +281,9 @@ class FaceTracker:
         if not self._detectors or len(self._early) >= EARLY_DETECTIONS or \
                 self._early_for(image):
             return
-        s = self.settings
         last = max([self._last_detect] + [et for _, et, _ in self._early])
         active = sum(1 for tr in self._tracks if not tr.lost)
-        searching = any(tr.lost and t - tr.last_seen <= s.lost_search_s for tr in self._tracks)
-        if self._detection_due(t, active, searching, last):
+        if self._detection_due(t, active, bool(self._searched(t)), last):
             self._start_detection(image, t)
 
     def _detection_due(self, t: float, active: int, searching: bool,
@@ -352,9 +355,7 @@ class FaceTracker:
                 tr.mesher.submit(got[0])
             self._pending.append((tr, got))
         if t is not None and self._detectors and not self._early_for(image):
-            searching = any(tr.lost and t - tr.last_seen <= self.settings.lost_search_s
-                            for tr in self._tracks)
-            if self._detection_due(t, len(self._pending), searching):
+            if self._detection_due(t, len(self._pending), bool(self._searched(t))):
                 self._start_detection(image, t)
 
     def collect(self, image: np.ndarray, t: float) -> list[tuple[int, np.ndarray, float]]:
@@ -378,8 +379,7 @@ class FaceTracker:
         active = [tr for tr, _ in found]
 
         # lost faces: look where they were, on this frame already
-        searching = [tr for tr in self._tracks
-                     if tr.lost and t - tr.last_seen <= s.lost_search_s]
+        searching = self._searched(t)
         for tr in searching:
             if len(active) >= self._limit:
                 break

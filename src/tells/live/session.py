@@ -32,12 +32,18 @@ CONSENT_NOTE = ("Tell the people on camera that their facial expressions are bei
                 "(AI Act Art. 50). Micro-expressions are cues to emotion, not proof of lying.")
 
 
-def _send(outbox, spotter: OnlineSpotter, events: list[LiveEvent], sent: float, started: float,
-          done: bool = False) -> None:
-    """Hand decided events (with when their rows were sent and their detection started and
-    ended) to the session; the spotter's statistics with the last message."""
+def _stamp(events: list[LiveEvent], sent: float, started: float) -> list[LiveEvent]:
+    """``events`` with when their rows were sent and their detection started and ended."""
     for e in events:
         e.extra.update(sent=sent, started=started, spotted=time.monotonic())
+    return events
+
+
+def _send(outbox, spotter: OnlineSpotter, events: list[LiveEvent], sent: float, started: float,
+          done: bool = False) -> None:
+    """Hand decided events (stamped, :func:`_stamp`) to the session; the spotter's
+    statistics with the last message."""
+    _stamp(events, sent, started)
     if events or done:
         outbox.put(("events", [(e.record, e.decided_t, e.extra) for e in events],
                     {"steps": spotter.steps, "step_seconds": spotter.step_seconds,
@@ -158,10 +164,7 @@ class InlineSpotter:
         for row, pos, looks in items:
             self.spotter.add(row, pos, looks)
         started = time.monotonic()
-        events = self.spotter.step(now_t)
-        for e in events:
-            e.extra.update(sent=sent, started=started, spotted=time.monotonic())
-        self._pending += events
+        self._pending += _stamp(self.spotter.step(now_t), sent, started)
 
     def poll(self) -> list[LiveEvent]:
         out, self._pending = self._pending, []

@@ -135,7 +135,7 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
             dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
             duration = off_t - on_t + dt
             displayed = _displayed(face, t, on_t, off_t, apex_t)
-            thr = p.deform_threshold if positions is not None else p.threshold
+            thr = p.peak_threshold(positions is not None)
             strength = float(np.clip((c.peak - thr) / (3.0 * thr), 0, 1))  # 1 at 4× threshold
             quality = 1.0 - 0.5 * float(face.loc[c.onset:c.offset, ["q_pose", "q_blur",
                                                                       "q_partial"]].to_numpy()

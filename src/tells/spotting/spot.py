@@ -75,6 +75,11 @@ class SpotParams:
     #: and the person's neutral are still settling): left out
     track_start_s: float = 0.3
 
+    def peak_threshold(self, by_positions: bool) -> float:
+        """The threshold a candidate's peak is measured against: the landmark deformation's
+        when region positions drive detection, else the action-unit signal's."""
+        return self.deform_threshold if by_positions else self.threshold
+
 
 @dataclass
 class Candidate:
@@ -249,6 +254,7 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
     """
     t = face["timestamp"].to_numpy()
     cands: list[Candidate] = []
+    thr = p.peak_threshold(positions is not None)
     for seg in _segments(t, p.gap_s):
         rows = face.iloc[seg]
         if len(rows) < 3:
@@ -289,7 +295,6 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
             opened = bool(active & {25, 26})
             widened = 5 in active and not active & {43, 45} and au[45][apex] < 1.0
             seg_pose = pose[on:off + 1]
-            thr = p.deform_threshold if positions is not None else p.threshold
             turn = np.abs(seg_pose.max(0) - seg_pose.min(0)).max()
             k = min(_window(0.2, dt), max(1, off - on))  # speed over 0.2 s: pose jitter cancels
             speed = (np.abs(seg_pose[k:] - seg_pose[:-k]).max() / (k * dt)
