@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from tells.emotion.cnn import CNN_CLASSES, bare_input
-from tells.emotion.event import name_event, one_sided
+from tells.emotion.event import (
+    EVENT_EMOTIONS,
+    FEATURE_NAMES,
+    EventModel,
+    change_features,
+    name_event,
+    one_sided,
+    shared_event_model,
+)
+from tells.io import provision
 
 
 def _cnn(**probs) -> np.ndarray:
@@ -23,6 +32,9 @@ def test_one_sided_dimpler_is_contempt_and_a_smile_is_not():
     assert one_sided(smile) == 0.0
     name, share = name_event(smile, _cnn(neutral=0.9), _cnn(happiness=0.9))
     assert name == "happiness" and 0.0 < share <= 1.0
+    # the same one-sided corner on a face whose brows drop and lids tighten is not contempt
+    assert name_event({"AU14R": 2.0, "AU12R": 0.5, "AU04": 3.0, "AU07": 3.0,
+                       "AU23": 2.0})[0] != "contempt"
 
 
 def test_the_rise_of_the_cnn_not_its_level_names_the_event():
@@ -30,11 +42,54 @@ def test_the_rise_of_the_cnn_not_its_level_names_the_event():
     onset = _cnn(sadness=0.6, anger=0.05)
     apex = _cnn(sadness=0.45, anger=0.4)
     assert name_event({"AU04": 1.5}, onset, apex)[0] == "anger"
+    # the same levels without the rise (sad before and at the apex) are not anger
+    assert name_event({"AU04": 1.5}, apex, apex)[0] != "anger"
 
 
 def test_without_appearance_the_action_units_decide():
-    name, _ = name_event({"AU01": 3.0, "AU02": 3.0, "AU05": 2.0, "AU26": 3.0})
-    assert name == "surprise"
+    """EMFACS prototypes as tells measures them on real faces (a dropped jaw parts the lips:
+    AU25 with AU26). Known weakness, measured by ``scripts/fit_event_emotion.py fit``: from
+    action units alone, anger (4+5+7+23) reads as fear; the appearance and the mesh change
+    decide it when recorded."""
+    assert name_event({"AU01": 3.0, "AU02": 3.0, "AU05": 2.0, "AU25": 3.0,
+                       "AU26": 3.0})[0] == "surprise"
+    assert name_event({"AU06": 2.0, "AU12": 3.0, "AU12L": 3.0, "AU12R": 3.0})[0] == "happiness"
+    assert name_event({"AU01": 3.0, "AU04": 2.0, "AU15": 3.0})[0] == "sadness"
+    assert name_event({"AU01": 3.0, "AU02": 3.0, "AU04": 2.0, "AU05": 3.0, "AU07": 2.0,
+                       "AU20": 3.0, "AU25": 3.0, "AU26": 3.0})[0] == "fear"
+    assert name_event({"AU09": 3.0, "AU10": 2.0, "AU15": 2.0})[0] == "disgust"
+
+
+def test_the_evidence_at_hand_picks_the_model():
+    m = shared_event_model()
+    delta = {"AU06": 2.0, "AU12": 3.0, "AU12L": 3.0, "AU12R": 3.0}
+    on, apex = _cnn(neutral=0.9), _cnn(happiness=0.9)
+    aus_only = m.scores(delta)
+    with_cnn = m.scores(delta, on, apex)
+    mesh = np.zeros(len(EVENT_EMOTIONS))
+    full = m.scores(delta, on, apex, mesh)
+    assert not np.allclose(aus_only, with_cnn) and not np.allclose(with_cnn, full)
+    # the mesh evidence adds to the full model's scores as it is
+    bump = np.eye(len(EVENT_EMOTIONS))[EVENT_EMOTIONS.index("fear")] * 2.0
+    assert np.allclose(m.scores(delta, on, apex, mesh + bump) - full, bump)
+    # the CNN features are missing, not zero, when no appearance was recorded
+    x = change_features(delta, None, None)
+    assert x.shape == (len(FEATURE_NAMES),) and np.isnan(x[-2 * len(CNN_CLASSES):]).all()
+
+
+def test_the_shipped_model_is_the_listed_one_and_a_foreign_file_is_refused(tmp_path):
+    asset = provision.MODELS["event_model"]
+    path = provision.model_path("event_model")
+    assert provision.sha256_file(path) == asset.sha256
+    m = EventModel(path)
+    assert m.meta["people"] >= 50 and m.project(np.zeros((478, 3))).shape == (7,)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["feature_names"] = arrays["feature_names"][::-1]
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match="other classes or features"):
+        EventModel(bad)
 
 
 def test_bare_input_takes_the_box_and_the_whole_tight_crop():

@@ -1,77 +1,51 @@
 """Naming a spotted expression from what changed in this person's face between its onset and
 its apex.
 
-Three kinds of evidence, all relative to the same face a moment before, so a face that looks
-sad or stern at rest does not make every flash sad or angry:
+All evidence is a change against the same face a moment before, so a face that looks sad or
+stern at rest does not make every flash sad or angry:
 
-- the **rise of the appearance CNN's probabilities** from the onset to the apex (and, with a
-  smaller weight, their level at the apex);
-- the **EMFACS prototype scores of the action-unit changes** (apex − onset);
-- the **shape change**: where the mesh moved from just before the onset to the apex, read by
-  the linear shape model (:mod:`tells.emotion.shape`) as if it had happened on the
-  population's neutral face (its probabilities over the six emotions it knows);
-- for contempt, the **one-sided lip-corner change**: FACS codes contempt as unilateral AU14
-  (dimpler, the corner tightened and pulled in), with or without unilateral AU12; on real faces
-  the corner tightens more than it rises, so AU14's asymmetry counts as much as AU12's.
+- the **action-unit changes** (apex − the frame before the onset), with the one-sided lip
+  corner measures that FACS codes contempt by (unilateral AU14, with or without AU12);
+- the **rise of the appearance CNN's probabilities** from just before the onset to the apex,
+  and their level at the apex;
+- the **mesh change**: where the pose-normalised landmarks moved, read by a linear map that the
+  emotion stage applies to every frame (:meth:`EventModel.project`, seven numbers a frame), so
+  the change of those numbers is the mesh change's contribution.
 
-Each emotion's score is a weighted sum of its evidence plus a per-emotion offset; the weights
-(:data:`DEFAULT`) are a handful of numbers chosen by measurement on the development set
-described in ``docs/DATA.md`` (``scripts/fit_event_emotion.py`` re-runs the fit). The
-probability returned is a softmax share of the scores, not a calibrated probability.
+One multinomial logistic model weighs them (:data:`DATA`, listed by ``tells models`` as
+``event_model``), fitted by ``scripts/fit_event_emotion.py`` on flash clips of real people
+(``docs/DATA.md``) with people held out to choose its regularisation. The probability returned
+is the model's share for the named emotion: a calibrated-looking number from a small
+development set, not a proof.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from tells.contract import AU_NUMBERS
 from tells.emotion.cnn import CNN_CLASSES
-from tells.emotion.shape import shared_shape_model
 from tells.facs.prototypes import prototype_scores
 
-#: expressive units other than the lip corners (12, 14): present in disgust, anger, sadness…
-OTHER_UNITS = ["AU01", "AU02", "AU04", "AU05", "AU07", "AU09", "AU10", "AU15", "AU17", "AU20",
-               "AU23", "AU24"]
+DATA = Path(__file__).parent / "data" / "event_model.npz"
+#: mesh points the mesh map reads (the refined mesh's 468 face points; irises follow gaze)
+POINTS = 468
 #: the emotions an event can be named (neutral is not an event's emotion)
 EVENT_EMOTIONS = ["anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise"]
-#: the emotions the shape model knows (it has no contempt)
-SHAPE_EMOTIONS = [e for e in EVENT_EMOTIONS if e != "contempt"]
-
-
-@dataclass(frozen=True)
-class EventWeights:
-    """Weights of the evidence in an event's emotion score. The defaults are the fitted ones:
-    ``scripts/fit_event_emotion.py fit`` on 609 flash clips (0.2 and 0.4 s) of 26 real people,
-    plus warp-made contempt flashes (docs/DATA.md), the search started from rise 1, apex 0.5,
-    proto 0.5, shape 1 (``fit --start``); fitted on one half of the people it scored accuracy
-    .677 and .659 on the other half (mean recall .663 and .653), against .652 and .617 for the
-    weights before the shape evidence."""
-
-    rise: float = 2.0  # CNN probability rise, onset → apex
-    apex: float = 0.0  # CNN probability at the apex
-    proto: float = 1.0  # EMFACS prototype score of the AU changes
-    #: shape model's log-probability of the mesh change (centred over its six emotions)
-    shape: float = 0.75
-    contempt: float = 1.0  # one-sided lip-corner evidence
-    #: AU14 asymmetry counts this much relative to AU12's in the contempt evidence
-    dimpler: float = 1.0
-    #: contempt evidence reaches 1 at this left–right difference (intensity units)
-    contempt_full: float = 1.0
-    #: contempt is the lip corner alone: the strongest change of another expressive unit (at
-    #: C, 3) takes this much from its score (real disgust and anger are lopsided too)
-    purity: float = 1.0
-    temperature: float = 0.15
-    offsets: dict[str, float] = field(default_factory=lambda: {
-        "anger": -0.05, "contempt": -0.15, "fear": -0.3, "happiness": -0.3, "sadness": -0.15,
-        "surprise": 0.05, "disgust": 0.3})
-    #: per-emotion factor on the prototype weight (some emotions' units are read better than
-    #: the CNN sees them)
-    proto_factor: dict[str, float] = field(default_factory=lambda: {
-        "anger": 1.5, "fear": 3.0, "surprise": 2.0, "happiness": 0.5, "disgust": 2.0})
-
-
-DEFAULT = EventWeights()
+#: action units whose change is evidence (lip suck and eye closure are too rare or unmeasured
+#: in the posed fitting data to weigh)
+FEATURE_AUS = [n for n in AU_NUMBERS if n not in (28, 43)]
+#: the change features, in the model's order: action units first (:data:`N_AU_FEATURES`)
+#: the EMFACS prototypes' scores of the changes (:func:`tells.facs.prototypes.prototype_scores`)
+PROTOTYPES = ["anger", "disgust", "fear", "happiness", "sadness", "surprise"]
+FEATURE_NAMES = ([f"AU{n:02d}" for n in FEATURE_AUS] + ["AU12_asym", "AU14_asym", "one_sided"]
+                 + [f"proto_{e}" for e in PROTOTYPES]
+                 + [f"rise_{c}" for c in CNN_CLASSES] + [f"apex_{c}" for c in CNN_CLASSES])
+N_AU_FEATURES = len(FEATURE_AUS) + 3 + len(PROTOTYPES)
 
 
 def one_sided(delta: dict[str, float], dimpler: float = 1.0, full: float = 2.0) -> float:
@@ -87,36 +61,81 @@ def one_sided(delta: dict[str, float], dimpler: float = 1.0, full: float = 2.0) 
     return float(np.clip((max(left, right) - 0.5 * both) / full, 0.0, 1.0))
 
 
-def event_scores(delta: dict[str, float], cnn_onset: np.ndarray | None,
-                 cnn_apex: np.ndarray | None, w: EventWeights = DEFAULT,
-                 shape_change: np.ndarray | None = None) -> np.ndarray:
-    """Scores over :data:`EVENT_EMOTIONS` (higher = more likely)."""
+def change_features(delta: dict[str, float], cnn_onset: np.ndarray | None,
+                    cnn_apex: np.ndarray | None) -> np.ndarray:
+    """The change features of one event in :data:`FEATURE_NAMES` order; the CNN's are NaN
+    when no appearance was recorded."""
+    aus = [float(delta.get(f"AU{n:02d}", 0.0)) for n in FEATURE_AUS]
+    asym = [abs(delta.get("AU12L", 0.0) - delta.get("AU12R", 0.0)),
+            abs(delta.get("AU14L", 0.0) - delta.get("AU14R", 0.0)), one_sided(delta)]
     proto = prototype_scores(delta)
-    score = np.array([w.proto * w.proto_factor.get(e, 1.0) * proto.get(e, 0.0)
-                      for e in EVENT_EMOTIONS])
-    if shape_change is not None and w.shape:
-        p = shared_shape_model().change_probs(shape_change, SHAPE_EMOTIONS)
-        lp = np.log(np.maximum(p, 1e-6))
-        lp -= lp.mean()  # relative evidence: no pull towards or away from contempt
-        for e, v in zip(SHAPE_EMOTIONS, lp, strict=True):
-            score[EVENT_EMOTIONS.index(e)] += w.shape * float(v)
-    if cnn_apex is not None:
-        on = cnn_apex if cnn_onset is None else cnn_onset
-        for i, e in enumerate(EVENT_EMOTIONS):
-            if e in CNN_CLASSES:
-                k = CNN_CLASSES.index(e)
-                score[i] += w.rise * max(0.0, float(cnn_apex[k] - on[k])) + w.apex * float(cnn_apex[k])
-    c = EVENT_EMOTIONS.index("contempt")
-    others = max(max(0.0, delta.get(k, 0.0)) for k in OTHER_UNITS)
-    score[c] = (w.contempt * one_sided(delta, w.dimpler, w.contempt_full)
-                - w.purity * min(1.0, others / 3.0))
-    score += np.array([w.offsets.get(e, 0.0) for e in EVENT_EMOTIONS])
-    return score
+    aus += asym + [float(proto.get(e, 0.0)) for e in PROTOTYPES]
+    if cnn_apex is None:
+        cnn = [np.nan] * (2 * len(CNN_CLASSES))
+    else:
+        apex = np.asarray(cnn_apex, np.float64)
+        on = apex if cnn_onset is None else np.asarray(cnn_onset, np.float64)
+        cnn = list(apex - on) + list(apex)
+    return np.array(aus + cnn, np.float64)
+
+
+class EventModel:
+    """The fitted naming model: three logistic models over the same features, for the
+    evidence an event has (with the mesh change; the CNN without the mesh, as when events are
+    found in a saved table; the action units alone, when no appearance was recorded).
+
+    Attributes
+    ----------
+    weights : ``{"full" | "cnn" | "aus": (emotions, features)}`` weights of
+        :func:`change_features` (zero where a model does not read a feature).
+    bias : ``{kind: (emotions,)}`` intercepts.
+    mesh_weights : (emotions, 2·POINTS) the full model's map from the aligned mesh's x, y to
+        scores; an event's mesh evidence is its projection at the apex minus the one before
+        the onset.
+    meta : how it was fitted (clips, people, sources, regularisation).
+    """
+
+    KINDS = ("full", "cnn", "aus")
+
+    def __init__(self, path: str | Path = DATA):
+        with np.load(path, allow_pickle=False) as z:
+            classes = [str(c) for c in z["classes"]]
+            names = [str(c) for c in z["feature_names"]]
+            self.weights = {k: z[f"weights_{k}"].astype(np.float64) for k in self.KINDS}
+            self.bias = {k: z[f"bias_{k}"].astype(np.float64) for k in self.KINDS}
+            self.mesh_weights = z["mesh_weights"].astype(np.float32)
+            self.meta = json.loads(str(z["meta"]))
+        if classes != EVENT_EMOTIONS or names != FEATURE_NAMES:
+            raise ValueError(f"{path}: made for other classes or features than this tells")
+        if self.mesh_weights.shape != (len(EVENT_EMOTIONS), 2 * POINTS):
+            raise ValueError(f"{path}: mesh weights of shape {self.mesh_weights.shape}")
+
+    def project(self, aligned: np.ndarray) -> np.ndarray:
+        """Seven projections of one aligned mesh ((≥468, ≥2) array), one per emotion."""
+        return self.mesh_weights @ np.ascontiguousarray(aligned[:POINTS, :2], np.float32).ravel()
+
+    def scores(self, delta: dict[str, float], cnn_onset: np.ndarray | None = None,
+               cnn_apex: np.ndarray | None = None,
+               mesh_change: np.ndarray | None = None) -> np.ndarray:
+        """Scores (logits) over :data:`EVENT_EMOTIONS`."""
+        kind = "aus" if cnn_apex is None else "cnn" if mesh_change is None else "full"
+        x = np.nan_to_num(change_features(delta, cnn_onset, cnn_apex))
+        s = self.weights[kind] @ x + self.bias[kind]
+        if kind == "full":
+            s = s + np.asarray(mesh_change, np.float64)
+        return s
+
+
+@lru_cache(maxsize=1)
+def shared_event_model() -> EventModel:
+    """The shipped model, loaded once per process."""
+    return EventModel()
 
 
 def name_event(delta: dict[str, float], cnn_onset: np.ndarray | None = None,
-               cnn_apex: np.ndarray | None = None, w: EventWeights = DEFAULT,
-               shape_change: np.ndarray | None = None) -> tuple[str, float]:
+               cnn_apex: np.ndarray | None = None,
+               mesh_change: np.ndarray | None = None,
+               model: EventModel | None = None) -> tuple[str, float]:
     """``(emotion, share)`` for one event.
 
     Parameters
@@ -124,16 +143,17 @@ def name_event(delta: dict[str, float], cnn_onset: np.ndarray | None = None,
     delta : action-unit change apex − onset (``AU01`` … and ``AU12L/R``, ``AU14L/R``).
     cnn_onset, cnn_apex : the CNN's probabilities over :data:`tells.emotion.cnn.CNN_CLASSES`
         just before the onset and at the apex, or ``None`` when no appearance was recorded.
-    shape_change : the shape model's projections at the apex minus just before the onset
-        (:meth:`tells.emotion.shape.ShapeModel.project`), or ``None``.
+    mesh_change : :meth:`EventModel.project` at the apex minus just before the onset, or
+        ``None``.
+    model : the naming model (default: the shipped one).
 
     Examples
     --------
     >>> name_event({"AU14R": 1.5, "AU12R": 0.6})[0]
     'contempt'
     """
-    s = event_scores(delta, cnn_onset, cnn_apex, w, shape_change)
-    z = np.exp((s - s.max()) / w.temperature)
+    s = (model or shared_event_model()).scores(delta, cnn_onset, cnn_apex, mesh_change)
+    z = np.exp(s - s.max())
     p = z / z.sum()
     k = int(np.argmax(s))
     return EVENT_EMOTIONS[k], float(p[k])

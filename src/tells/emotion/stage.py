@@ -10,15 +10,16 @@ import numpy as np
 
 from tells.contract import EMOTIONS
 from tells.emotion.cnn import EmotionCNN
+from tells.emotion.event import shared_event_model
 from tells.emotion.fusion import AU_WEIGHT_VIDEO, fuse, pose_weight
-from tells.emotion.shape import shared_shape_model
 from tells.emotion.smooth import FlashPreservingSmoother
 from tells.face.observation import FaceObservation
 from tells.facs.prototypes import prototype_scores
 from tells.facs.stage import MAX_FACES, AUStage
 from tells.io.table import Series
 
-#: width of the per-frame record event naming reads: 7 CNN probabilities, 7 shape projections
+#: width of the per-frame record event naming reads: 7 CNN probabilities, then the naming
+#: model's 7 mesh projections
 APPEARANCE_WIDTH = 14
 
 
@@ -48,7 +49,7 @@ class EmotionStage:
         self.cnn = cnn or EmotionCNN()
         self.smooth = smooth
         self._smoothers: OrderedDict[int, FlashPreservingSmoother] = OrderedDict()
-        self.shape = shared_shape_model()
+        self.event_model = shared_event_model()
         self._cnn_series: dict[int, Series] = {}
         self._ahead: dict[int, tuple] = {}  # face → (observation, future of its CNN output)
         self._lock = threading.Lock()  # one CNN call at a time (the worker's or this thread's)
@@ -74,7 +75,7 @@ class EmotionStage:
             series = self._cnn_series.get(obs.face_id)
             if series is None:
                 series = self._cnn_series[obs.face_id] = Series(APPEARANCE_WIDTH)
-            series.append(obs.frame, np.concatenate([cnn, self.shape.project(obs.aligned)]))
+            series.append(obs.frame, np.concatenate([cnn, self.event_model.project(obs.aligned)]))
         p = fuse(cnn, prototype_scores(self.aus.latest(obs.face_id)),
                  pose_weight(self.au_weight, obs.pose[1]))
         if self.smooth:
@@ -98,8 +99,8 @@ class EmotionStage:
     def appearance(self, face_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(frame indices, records (N, :data:`APPEARANCE_WIDTH`)) for ``face_id``: per frame
         the raw CNN probabilities over :data:`tells.emotion.cnn.CNN_CLASSES` (unsmoothed,
-        unfused), then the shape model's projections of the mesh
-        (:meth:`tells.emotion.shape.ShapeModel.project`): what event naming reads."""
+        unfused), then the naming model's projections of the mesh
+        (:meth:`tells.emotion.event.EventModel.project`): what event naming reads."""
         s = self._cnn_series.get(face_id)
         return s.arrays() if s else (np.zeros(0, np.int64),
                                      np.zeros((0, APPEARANCE_WIDTH), np.float32))

@@ -92,10 +92,11 @@ MODELS: dict[str, Asset] = {
               "package/model/face_expression_model-weights_manifest.json",
               "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
               "MIT", "model", "TF.js weight manifest of face_expression", registry="npm"),
-        Asset("emotion_shape", "tells", "0.1.0", "tells/emotion/data/shape_model.npz",
-              "6bb9fe316e41f46e45b07a020ee669cffff7ecb80301834185582daa304f1643",
-              "MIT", "model", "linear expression model over the pose-normalised mesh, fitted "
-              "by tells on FER2013-train meshes (scripts/fit_shape_model.py)", bundled=True),
+        Asset("event_model", "tells", "0.1.0", "tells/emotion/data/event_model.npz",
+              "d9600c423a5d6ab850755ac3cc3084f72590136c6cc9eb9fef7fd443ba64f3a7",
+              "MIT", "model", "event naming: logistic models over the change of AUs, CNN and "
+              "mesh, fitted by tells on flash clips of real faces (scripts/fit_event_emotion.py, "
+              "docs/DATA.md)", bundled=True),
     ]
 }
 

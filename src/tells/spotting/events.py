@@ -4,8 +4,9 @@ the emotion displayed around the event, and leakage.
 - ``aus``: action units whose intensity rose from onset to apex by at least
   ``SpotParams.active``, FACS style with intensity letters (A trace … E maximum) and L/R for
   one-sided lip corner units (``R12A+R14A``).
-- ``emotion``: EMFACS prototype scores of those AU changes, fused with the change of the
-  per-frame emotion probabilities from onset to apex; ``emotion_probability`` is its share.
+- ``emotion``: named from what changed between the onset and the apex (the AU changes, the
+  rise of the raw CNN probabilities, the mesh change) by :mod:`tells.emotion.event`;
+  ``emotion_probability`` is its share.
 - ``displayed_emotion``: the most probable emotion over ±2 s around the event, outside it.
 - ``leakage``: the face displayed a different, non-neutral emotion around the event (a flash
   of contempt inside a smile). A flash on a neutral face is not called leakage.
@@ -43,8 +44,8 @@ def has_au_columns(frames: pd.DataFrame) -> bool:
 
 def _appearance(fidx: np.ndarray, face: pd.DataFrame, appearance) -> np.ndarray | None:
     """Appearance records aligned with the face's rows: the emotion stage's (raw CNN
-    probabilities over :data:`CNN_CLASSES`, then shape projections) when given, else the
-    table's fused columns (CNN classes only)."""
+    probabilities over :data:`CNN_CLASSES`, then the naming model's mesh projections) when
+    given, else the table's fused columns (CNN classes only)."""
     if appearance is not None and len(appearance[0]):
         af, av = appearance
         lookup = {int(f): i for i, f in enumerate(af)}
@@ -129,7 +130,7 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
             emotion, prob = name_event(
                 c.aus, None if cnn is None else before[:N_CNN],
                 None if cnn is None else apex[:N_CNN],
-                shape_change=None if cnn is None or len(apex) == N_CNN
+                mesh_change=None if cnn is None or len(apex) == N_CNN
                 else apex[N_CNN:] - before[N_CNN:])
             on_t, apex_t, off_t = float(t[c.onset]), float(t[c.apex]), float(t[c.offset])
             dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
