@@ -140,3 +140,50 @@ def test_broad_smile_pulling_the_corners_out_is_not_the_lip_stretcher():
     stretch = _moved(right, dx=-0.14)  # the same pull sideways without the rise
     stretch[left, 0] += 0.14
     assert _aus(stretch)["AU20"] >= 3.0
+
+
+def test_inner_brow_height_is_read_from_the_inner_eye_corner():
+    """The inner brow raiser moves the brow away from the eye: brows and eyes shifted up
+    together (a mesh fit that settles the upper face higher, as a pitched head does) read no
+    AU1, a brow raised from the eye does."""
+    ref = reference_shape()
+    upper = np.where(ref[:, 1] < -0.05)[0]  # brows, eyes, upper nose
+    together = intensities(measure(_moved(upper, dy=-0.03)), measure(ref))
+    assert together["AU01"] == 0.0
+    raised = intensities(measure(_moved((107, 55, 66, 65, 336, 285, 296, 295), dy=-0.05)),
+                         measure(ref))
+    assert raised["AU01"] >= 2.0
+
+
+def _forehead_lines(vertical: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A flat gray crop and the same crop with four dark lines drawn across the middle of the
+    forehead (from the crop template's brows and forehead points, not the measurement's
+    patch)."""
+    from tells.face.align import crop_template
+
+    tpl = crop_template(128)
+    flat = np.full((128, 128), 150, np.uint8)
+    lined = flat.copy()
+    top, brow = tpl[10][1], 0.5 * (tpl[107][1] + tpl[336][1])
+    x0, x1 = int(tpl[105][0]), int(tpl[334][0])
+    if vertical:
+        for x in range(58, 72, 3):  # furrows running through the forehead, no ends in it
+            lined[:int(brow) + 12, x] = 110
+    else:
+        for y in np.linspace(top + 3, brow - 3, 5).astype(int):
+            lined[y, x0:x1] = 110
+    return flat, lined
+
+
+def test_forehead_lines_read_inner_brow_raise_not_vertical_furrows():
+    from tells.facs.features import INDEX, measure_appearance
+
+    flat, lined = _forehead_lines()
+    k = INDEX["tex_forehead"] - len(NAMES) + len(measure_appearance(flat))
+    assert measure_appearance(lined)[k] > measure_appearance(flat)[k] + 0.02
+    _, furrowed = _forehead_lines(vertical=True)
+    assert measure_appearance(furrowed)[k] < measure_appearance(flat)[k] + 0.005
+    ref = reference_shape()
+    aus = intensities(measure(ref, lined), measure(ref, flat))
+    assert aus["AU01"] >= 1.0 and aus["AU04"] == 0.0 and aus["AU02"] == 0.0
+

@@ -42,8 +42,8 @@ def _both(prefix: str, w: float) -> dict[str, float]:
 
 #: linear action units (unilateral 12/14 per side; 20, 24, 28, 43, 45 get a non-linear step)
 AU_TABLE: dict[str, AUSpec] = {s.name: s for s in [
-    AUSpec("AU01", _both("brow_in_raise", 1.0), 0.012, 0.09,
-           "inner brow raiser: inner brow ends rise"),
+    AUSpec("AU01", {**_both("brow_in_raise", 1.0), "tex_forehead": 1.0}, 0.012, 0.09,
+           "inner brow raiser: inner brow ends rise, lines across the middle of the forehead"),
     AUSpec("AU02", _both("brow_out_raise", 1.0), 0.012, 0.09,
            "outer brow raiser: outer brow ends rise"),
     AUSpec("AU04", {**_both("brow_in_raise", -0.5), **_both("brow_out_raise", -0.3),

@@ -4,7 +4,8 @@ Geometry comes from the pose-normalised mesh (:attr:`FaceObservation.aligned`: f
 frame, x to the subject's left, y down, z away from the camera, unit = outer eye-corner
 distance), so head turns and camera distance are already factored out. Appearance comes from
 the aligned 128×128 crop: wrinkle energy in small patches where the geometry of the mesh is
-weak (furrows between the brows, the nose bridge, crow's feet).
+weak (furrows between the brows, the nose bridge, crow's feet, the forehead lines of the inner
+brow raiser).
 
 Each measurement is signed so that it *grows* with the action it serves; the action units
 (:mod:`tells.facs.aus`) read their difference from the person's neutral face.
@@ -41,7 +42,7 @@ NASAL_BASE = (2, 164)
 
 #: names of the measurements, in the order of :func:`measure`'s vector
 NAMES = [
-    "brow_in_raise_R", "brow_in_raise_L",   # inner brow height (up = +)
+    "brow_in_raise_R", "brow_in_raise_L",   # inner brow height above the inner eye corner
     "brow_out_raise_R", "brow_out_raise_L",  # outer brow height
     "brow_squeeze",                          # inner brows drawn together (+)
     "lid_up_R", "lid_up_L",                  # upper lid height above the iris centre
@@ -60,6 +61,7 @@ NAMES = [
     "tex_glabella",                          # vertical furrows between the brows
     "tex_nose",                              # horizontal wrinkles on the nose bridge
     "tex_crow_R", "tex_crow_L",              # crow's feet by the outer eye corners
+    "tex_forehead",                          # horizontal lines across the mid forehead
 ]
 INDEX = {n: i for i, n in enumerate(NAMES)}
 N_GEOMETRY = INDEX["tex_glabella"]
@@ -114,10 +116,11 @@ def measure_geometry(aligned: np.ndarray, yaw: float = 0.0) -> np.ndarray:
     (bi_r, bo_r, ec_r, ul_r, ll_r, ch_r, ir_r, nw_r,
      bi_l, bo_l, ec_l, ul_l, ll_l, ch_l, ir_l, nw_l,
      nasal, up_out, up_in, lo_in, chin, boss, p0, p17, c_r, c_l) = g
+    ec_in = (a[EYE_CORNERS[0][1]], a[EYE_CORNERS[1][1]])
     out = np.empty(N_GEOMETRY)
     for s, (bi, bo, ec, ul, ll, ch, ir) in enumerate(((bi_r, bo_r, ec_r, ul_r, ll_r, ch_r, ir_r),
                                                        (bi_l, bo_l, ec_l, ul_l, ll_l, ch_l, ir_l))):
-        out[0 + s] = -bi[1]
+        out[0 + s] = ec_in[s][1] - bi[1]
         out[2 + s] = -bo[1]
         out[5 + s] = ir[1] - ul[1]
         out[7 + s] = ec[1] - ll[1]
@@ -155,16 +158,22 @@ def _patches(size: int) -> tuple[tuple[slice, slice], ...]:
     nose = tpl[168] + 0.35 * (tpl[6] - tpl[168])
     crow_r = tpl[33] + np.array([-0.10, 0.02]) * unit
     crow_l = tpl[263] + np.array([0.10, 0.02]) * unit
+    # the inner brow raiser's lines run across the middle of the forehead: halfway from the
+    # inner brow ends to the mesh's forehead point 151 (the outer brow raiser's, above the
+    # outer brows, lie where hair often falls: their patches read hair strands)
+    brows = 0.5 * (tpl[list(BROW_INNER[0])].mean(axis=0) + tpl[list(BROW_INNER[1])].mean(axis=0))
+    mid = brows + 0.5 * (tpl[151] - brows)
     return (
         box(gl[0], gl[1] + 0.04 * unit, 0.12 * unit, 0.08 * unit),
         box(nose[0], nose[1], 0.10 * unit, 0.07 * unit),
         box(crow_r[0], crow_r[1], 0.07 * unit, 0.10 * unit),
         box(crow_l[0], crow_l[1], 0.07 * unit, 0.10 * unit),
+        box(mid[0], mid[1], 0.22 * unit, 0.09 * unit),
     )
 
 
 def measure_appearance(crop: np.ndarray | None) -> np.ndarray:
-    """Wrinkle energy in four patches of the aligned crop (see :data:`NAMES`).
+    """Wrinkle energy in five patches of the aligned crop (see :data:`NAMES`).
 
     The energy is the mean absolute second derivative across the wrinkle direction, divided by
     the patch's mean brightness, so lighting level cancels out.
@@ -177,14 +186,16 @@ def measure_appearance(crop: np.ndarray | None) -> np.ndarray:
     if crop is None:
         return np.zeros(len(NAMES) - N_GEOMETRY)
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
-    gl, nose, cr, cl = _patches(gray.shape[0])
-    out = np.empty(4)
+    gl, nose, cr, cl, fh = _patches(gray.shape[0])
+    out = np.empty(len(NAMES) - N_GEOMETRY)
     # furrows between the brows run vertically: curvature along x
     out[0] = _energy(gray[gl], axis=1)
     # nose wrinkles and crow's feet run (roughly) horizontally: curvature along y
     out[1] = _energy(gray[nose], axis=0)
     out[2] = _energy(gray[cr], axis=0)
     out[3] = _energy(gray[cl], axis=0)
+    # so do the forehead lines of the inner brow raiser
+    out[4] = _energy(gray[fh], axis=0)
     return out
 
 

@@ -18,7 +18,7 @@ import json
 import numpy as np
 
 from tells.facs.baseline import DATA
-from tells.facs.features import NAMES, measure
+from tells.facs.features import N_GEOMETRY, NAMES, measure
 
 #: identity tolerance by measurement-name prefix (eye-corner-distance units; texture: ratio)
 TOLERANCE = {
@@ -26,7 +26,7 @@ TOLERANCE = {
     "lid_lo_raise": 0.012, "eye_open": 0.03, "cheek_raise": 0.025, "nose_wing_raise": 0.035,
     "upper_lip_raise": 0.03, "corner_raise": 0.03, "corner_out": 0.04, "corner_back": 0.03,
     "lip_thick": 0.04, "lip_gap": 0.01, "jaw_drop": 0.05, "chin_raise": 0.04,
-    "tex_glabella": 0.02, "tex_nose": 0.015, "tex_crow": 0.04,
+    "tex_glabella": 0.02, "tex_nose": 0.015, "tex_crow": 0.04, "tex_forehead": 0.02,
 }
 
 
@@ -73,7 +73,7 @@ def build() -> dict:
                 groups.append(measure(face.aligned, face.crop))
     ref = measure(reference_shape())
     ref[NAMES.index("lip_gap")] = 0.0
-    ref[len(NAMES) - 4:] = np.nan  # a mesh has no texture
+    ref[N_GEOMETRY:] = np.nan  # a mesh has no texture
     faces = np.array(groups + [ref])
     closed = faces[:, NAMES.index("lip_gap")] < 0.02
     mouth = np.array([n.startswith(MOUTH) for n in NAMES])
