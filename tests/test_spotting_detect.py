@@ -15,6 +15,7 @@ from tells.spotting.spot import (
     deformation_signal,
     find_candidates,
     mouth_cycles,
+    rolling_percentile,
     spot_face,
 )
 from tells.contract import AU_NUMBERS
@@ -59,6 +60,36 @@ def test_au_code_letters_and_sides():
     assert au_code({"AU12": 0.55, "AU14": 0.5}, lr, 0.75) == "R12A+R14A"
     delta = {"AU01": 2.2, "AU02": 1.9, "AU05": 1.6, "AU26": 2.6, "AU04": 0.3}
     assert au_code(delta, {12: (0, 0), 14: (0, 0)}, 0.75) == "1B+2B+5B+26C"
+
+
+def test_rolling_percentile_equals_scipys_percentile_filter():
+    """The spotter's baseline filter gives exactly what
+    ``percentile_filter(x, q, size=(size, 1), mode="nearest")`` gives, on random tables with
+    ties, edges (windows longer than the table, as ``min(window, rows) | 1`` makes them) and
+    both float widths; NaN goes to SciPy's own N-D filter."""
+    from scipy.ndimage import percentile_filter
+
+    rng = np.random.default_rng(13)
+    for case in range(300):
+        n, c = int(rng.integers(1, 600)), int(rng.integers(1, 30))
+        kind = case % 3
+        x = (rng.normal(size=(n, c)) if kind == 0
+             else rng.integers(-3, 4, (n, c)).astype(float) if kind == 1  # many ties
+             else np.cumsum(rng.normal(size=(n, c)), axis=0))  # drifting, as positions do
+        if case % 2:
+            x = x.astype(np.float32)
+        size = int(rng.integers(1, 700))
+        if case % 4 < 2:
+            size = min(size, n) | 1
+        q = [50.0, 20.0, 0.0, 100.0, float(rng.uniform(0, 100))][case % 5]
+        want = percentile_filter(x, q, size=(size, 1), mode="nearest")
+        got = rolling_percentile(x, q, size)
+        assert got.dtype == want.dtype and got.shape == want.shape, (case, n, c, size, q)
+        assert np.array_equal(got, want), (case, n, c, size, q)
+    x = rng.normal(size=(50, 4))
+    x[7, 2] = np.nan
+    want = percentile_filter(x, 50, size=(21, 1), mode="nearest")
+    assert np.array_equal(rolling_percentile(x, 50, 21), want, equal_nan=True)
 
 
 def test_deformation_signal_finds_the_moving_region():

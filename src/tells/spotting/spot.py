@@ -96,6 +96,32 @@ def _window(seconds: float, dt: float) -> int:
     return max(1, int(round(seconds / dt)))
 
 
+def rolling_percentile(x: np.ndarray, percentile: float, size: int) -> np.ndarray:
+    """Each column's rolling ``percentile`` over ``size`` rows centred on each row, the edges
+    extended with the first and last row: the values of
+    ``scipy.ndimage.percentile_filter(x, percentile, size=(size, 1), mode="nearest")``.
+
+    That call runs SciPy's N-D rank filter (a selection over the whole window at every
+    element: ~13 ms for 480 × 26 values and a 241-row window); SciPy's 1-D rank filter keeps
+    the window sorted as it slides (~35 times faster). All columns go through it in one call:
+    each column padded with ``size // 2`` copies of its first and last value (what
+    ``mode="nearest"`` reads past the edges) and laid end to end, so no window of an output
+    kept reaches into another column. Both pick the same element of the same window (a rank
+    filter interpolates nothing). Inputs with NaN, or not a 2-D float array, take the N-D
+    filter itself (NaN orders differently in the two).
+    """
+    x = np.asarray(x)
+    if (x.ndim != 2 or x.dtype not in (np.float32, np.float64) or not x.size
+            or np.isnan(x).any()):
+        return percentile_filter(x, percentile, size=(size, 1), mode="nearest")
+    n, c = x.shape
+    h = size // 2
+    padded = np.concatenate([np.repeat(x[:1], h, axis=0), x, np.repeat(x[-1:], h, axis=0)])
+    flat = np.ascontiguousarray(padded.T).ravel()
+    out = percentile_filter(flat, percentile, size=size, mode="nearest")
+    return np.ascontiguousarray(out.reshape(c, n + 2 * h)[:, h:h + n].T)
+
+
 def expression_signal(face: pd.DataFrame, p: SpotParams) -> tuple[np.ndarray, np.ndarray]:
     """(signal, per-AU change matrix) for one face's contiguous rows."""
     t = face["timestamp"].to_numpy()
@@ -105,8 +131,7 @@ def expression_signal(face: pd.DataFrame, p: SpotParams) -> tuple[np.ndarray, np
     x = np.nan_to_num(x)
     ctx = _window(p.context_s, dt)
     if len(x) > 3:
-        base = percentile_filter(x, p.baseline_pct, size=(min(ctx, len(x)) | 1, 1),
-                                 mode="nearest")
+        base = rolling_percentile(x, p.baseline_pct, min(ctx, len(x)) | 1)
     else:
         base = np.zeros_like(x)
     change = np.clip(x - base, 0.0, None)
@@ -131,8 +156,8 @@ def deformation_signal(positions: np.ndarray, t: np.ndarray, p: SpotParams) -> n
 
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
     size = min(_window(p.context_s, dt), len(positions)) | 1
-    base = np.stack([percentile_filter(positions[:, :, k], 50, size=(size, 1), mode="nearest")
-                     for k in range(2)], axis=2)
+    n, r = positions.shape[:2]
+    base = rolling_percentile(positions.reshape(n, r * 2), 50, size).reshape(n, r, 2)
     dev = np.linalg.norm(positions - base, axis=2)
     noise = np.median(dev, axis=0) + 1e-4
     z = dev / noise
