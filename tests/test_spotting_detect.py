@@ -181,3 +181,42 @@ def test_injected_expressions_are_spotted_in_real_video(tmp_path):
     assert (pred["onset_frame"] <= pred["apex_frame"]).all()
     assert (pred["apex_frame"] <= pred["offset_frame"]).all()
     assert pred["confidence"].between(0, 1).all()
+
+
+def test_poor_quality_rows_count_from_onset_to_offset_inclusive():
+    """An event's confidence falls with the share of its rows (onset to offset, both ends
+    included) flagged for pose, blur or a partly visible face; a flag just outside does not
+    count, and an event flagged on most rows is left out."""
+    from tells.spotting.events import detect_events
+
+    face, pos = _flash_rows({"AU12_r": 2.0})
+    n = len(face)
+    face = face.assign(frame=np.arange(n), face_id=0, success=1)
+    motion = {0: (np.arange(n), pos.reshape(n, -1))}
+    (c,) = [c for c in spot_face(face, pos, SpotParams(), 0)[0] if 55 <= c.apex <= 72]
+    assert c.reason == ""
+    k = c.offset - c.onset + 1
+
+    def confidence(flagged):
+        f = face.copy()
+        f.loc[flagged, "q_blur"] = 1
+        ev, _ = detect_events(f, motion.get)
+        return ev["confidence"].tolist()
+
+    (clean,) = confidence([])
+    assert confidence([c.onset - 1, c.offset + 1]) == [clean]
+    for edge in (c.onset, c.offset):
+        (got,) = confidence([edge])
+        assert got == pytest.approx(clean * (1 - 0.5 / k), abs=2e-3), (edge, k)
+
+    def reason(flagged):
+        f = face.copy()
+        f.loc[flagged, "q_pose"] = 1
+        return [x.reason for x in spot_face(f, pos, SpotParams(), 0)[0] if 55 <= x.apex <= 72]
+
+    most = k // 2 + 1  # the fewest rows that are more than half of the event's
+    assert reason(list(range(c.offset - most + 1, c.offset + 1))) == ["poor tracking quality"]
+    assert reason(list(range(c.onset, c.onset + most))) == ["poor tracking quality"]
+    # one row fewer inside, however many flagged just outside: kept
+    inside = list(range(c.offset - most + 2, c.offset + 1))
+    assert reason(inside + [c.onset - 2, c.onset - 1, c.offset + 1, c.offset + 2]) == [""]

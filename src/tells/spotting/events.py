@@ -61,14 +61,18 @@ def _around(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return x[max(0, lo):max(lo + 1, hi)].mean(0)
 
 
-def _displayed(face: pd.DataFrame, t: np.ndarray, on_t: float, off_t: float,
+def _displayed(emotions: np.ndarray | None, t: np.ndarray, on_t: float, off_t: float,
                apex_t: float) -> str:
-    if not all(e in face for e in EMOTIONS):
+    """The emotion shown around the event: the mean of the face's emotion columns
+    (``emotions``, rows × :data:`EMOTIONS`, ``None`` when the table has none) within
+    ``DISPLAY_WINDOW_S`` of the apex, outside the event."""
+    if emotions is None:
         return "neutral"
     near = (np.abs(t - apex_t) <= DISPLAY_WINDOW_S) & ((t < on_t) | (t > off_t))
     if not near.any():
         return "neutral"
-    mean = face.loc[near, EMOTIONS].to_numpy(dtype=float).mean(0)
+    # column-major, as pandas hands a frame's columns out: the mean adds in the same order
+    mean = np.asfortranarray(emotions[near]).mean(0)
     return EMOTIONS[int(np.argmax(mean))]
 
 
@@ -119,6 +123,10 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
         cnn = _appearance(fidx, face, appearance_of(int(face_id)) if appearance_of else None)
         # the appearance "before the onset": the 0.1 s up to it
         pre = max(1, int(round(0.1 / max(float(np.median(np.diff(t))), 1e-3)))) if len(t) > 1 else 1
+        # read once per face (a pandas lookup per event cost more than the rest of its record)
+        emotions = (face[EMOTIONS].to_numpy(dtype=float) if all(e in face for e in EMOTIONS)
+                    else None)
+        poor = None  # rows flagged for pose, blur or a partly visible face
         for c in cands:
             if c.reason:
                 stats["left_out"][c.reason] += 1
@@ -135,12 +143,12 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
             on_t, apex_t, off_t = float(t[c.onset]), float(t[c.apex]), float(t[c.offset])
             dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
             duration = off_t - on_t + dt
-            displayed = _displayed(face, t, on_t, off_t, apex_t)
+            displayed = _displayed(emotions, t, on_t, off_t, apex_t)
             thr = p.peak_threshold(positions is not None)
             strength = float(np.clip((c.peak - thr) / (3.0 * thr), 0, 1))  # 1 at 4× threshold
-            quality = 1.0 - 0.5 * float(face.loc[c.onset:c.offset, ["q_pose", "q_blur",
-                                                                      "q_partial"]].to_numpy()
-                                        .any(1).mean())
+            if poor is None:
+                poor = face[["q_pose", "q_blur", "q_partial"]].to_numpy().any(1)
+            quality = 1.0 - 0.5 * float(poor[c.onset:c.offset + 1].mean())
             confidence = quality * (0.4 + 0.6 * strength)
             rows.append({
                 "face_id": int(face_id),

@@ -302,6 +302,7 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
                for n in (12, 14)}
         speech = au[25] + au[26]
         talk_w = _window(p.talk_window_s, dt)
+        poor = None  # rows flagged for pose, blur or a partly visible face (read once)
         for on, apex, off, peak in found:
             c = Candidate(face_id, seg.start + on, seg.start + apex, seg.start + off, peak)
             dur = ts[off] - ts[on] + dt
@@ -328,7 +329,9 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
                        + mouth_cycles(speech[off + 1:off + 1 + talk_w], p.talk_depth)
                        ) >= p.talk_cycles
             asym = any(max(v) >= p.active and min(v) < 0.5 * max(v) for v in lr.values())
-            bad = rows.iloc[on:off + 1][["q_pose", "q_blur", "q_partial"]].to_numpy().any(1)
+            if poor is None:
+                poor = rows[["q_pose", "q_blur", "q_partial"]].to_numpy().any(1)
+            bad = poor[on:off + 1]
             if ts[apex] - ts[0] < p.track_start_s:
                 c.reason = "at the start of the face's track (onset not seen)"
             elif dur > p.macro_max_s:
