@@ -220,3 +220,32 @@ def test_poor_quality_rows_count_from_onset_to_offset_inclusive():
     # one row fewer inside, however many flagged just outside: kept
     inside = list(range(c.offset - most + 2, c.offset + 1))
     assert reason(inside + [c.onset - 2, c.onset - 1, c.offset + 1, c.offset + 2]) == [""]
+
+
+def test_frame_table_rows_from_a_start_are_the_tail_of_the_whole_table(monkeypatch):
+    """``FrameTable.to_frame(start)`` (what the live spotter reads on every detection) gives
+    ``to_frame().iloc[start:]`` with the index from 0: same values, dtypes and columns, over
+    block edges, missing values and starts past the end."""
+    import tells.io.table as table
+
+    rng = np.random.default_rng(5)
+    cols = ["frame", "face_id", "success", "timestamp", "x", "q_pose", "AU01_r"]
+    for block in (table._BLOCK, 7, 1):
+        monkeypatch.setattr(table, "_BLOCK", block)
+        for _ in range(8):
+            t = table.FrameTable(cols)
+            n = int(rng.integers(0, 30 if block < 100 else 5000))
+            for i in range(n):
+                row = {c: float(rng.normal()) for c in cols}
+                row.update(frame=i, face_id=int(rng.integers(0, 3)), success=1,
+                           q_pose=int(rng.integers(0, 2)))
+                if rng.random() < 0.2:
+                    del row["x"], row["face_id"]
+                t.append(row)
+            whole = pd.DataFrame(np.concatenate(t._blocks)[:n] if t._blocks
+                                 else np.empty((0, len(cols))), columns=cols)
+            for c in ("frame", "face_id", "success", "q_pose"):
+                whole[c] = whole[c].fillna(-1 if c == "face_id" else 0).astype(np.int64)
+            for start in {0, 1, n // 3, n - 1, n, n + 5, int(rng.integers(0, n + 1))}:
+                want = whole.iloc[max(start, 0):].reset_index(drop=True)
+                pd.testing.assert_frame_equal(t.to_frame(start), want, check_exact=True)

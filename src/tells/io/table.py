@@ -40,11 +40,16 @@ class FrameTable:
         self._n_in_block += 1
         self.rows += 1
 
-    def to_frame(self) -> pd.DataFrame:
-        if not self._blocks:
-            data = np.empty((0, len(self.columns)))
-        else:
-            data = np.concatenate(self._blocks)[: self.rows]
+    def to_frame(self, start: int = 0) -> pd.DataFrame:
+        """The rows from ``start`` on (index from 0), as ``to_frame().iloc[start:]`` would
+        give them after ``reset_index(drop=True)``; only those rows are copied (a block holds
+        ``_BLOCK`` rows whatever is filled: the live spotter converts a few hundred rows of
+        one block on every detection)."""
+        start = min(max(start, 0), self.rows)
+        parts = [blk[max(start - i * _BLOCK, 0):self.rows - i * _BLOCK]
+                 for i, blk in enumerate(self._blocks)
+                 if (i + 1) * _BLOCK > start and i * _BLOCK < self.rows]
+        data = np.concatenate(parts) if parts else np.empty((0, len(self.columns)))
         df = pd.DataFrame(data, columns=self.columns)
         for c in self.columns:
             if c in _INT_COLUMNS:

@@ -245,7 +245,7 @@ class OnlineSpotter:
         has = [i for i, a in enumerate(face.appearance) if a is not None]
         looks = ({fid: (frames[has], np.stack([face.appearance[i] for i in has]))}
                  if has else {})
-        table = face.table.to_frame().iloc[face.start:].reset_index(drop=True)
+        table = face.table.to_frame(face.start)
         events, stats = detect_events(table, motion.get, self.params,
                                       appearance_of=looks.get if looks else None)
         for reason, n in stats.get("left_out", {}).items():

@@ -26,7 +26,7 @@ from tells.contract import AU_NUMBERS, EMOTIONS, EVENT_COLUMNS
 from tells.emotion.cnn import CNN_CLASSES
 from tells.emotion.event import name_event
 from tells.spotting.regions import REGIONS
-from tells.spotting.spot import SpotParams, au_code, blink_count, spot_face
+from tells.spotting.spot import SpotParams, au_code, blink_count, columns, spot_face
 
 #: the event table's columns: the contract's, plus the emotion's probability
 EVENT_TABLE_COLUMNS = EVENT_COLUMNS[:11] + ["emotion_probability"] + EVENT_COLUMNS[11:]
@@ -71,7 +71,8 @@ def _displayed(emotions: np.ndarray | None, t: np.ndarray, on_t: float, off_t: f
     near = (np.abs(t - apex_t) <= DISPLAY_WINDOW_S) & ((t < on_t) | (t > off_t))
     if not near.any():
         return "neutral"
-    # column-major, as pandas hands a frame's columns out: the mean adds in the same order
+    # column-major, as pandas' ``face.loc[near, EMOTIONS]`` hands it out: the mean adds in
+    # the same order (a row-major copy sums in another and can differ in the last bit)
     mean = np.asfortranarray(emotions[near]).mean(0)
     return EMOTIONS[int(np.argmax(mean))]
 
@@ -124,7 +125,7 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
         # the appearance "before the onset": the 0.1 s up to it
         pre = max(1, int(round(0.1 / max(float(np.median(np.diff(t))), 1e-3)))) if len(t) > 1 else 1
         # read once per face (a pandas lookup per event cost more than the rest of its record)
-        emotions = (face[EMOTIONS].to_numpy(dtype=float) if all(e in face for e in EMOTIONS)
+        emotions = (columns(face, EMOTIONS, float) if all(e in face for e in EMOTIONS)
                     else None)
         poor = None  # rows flagged for pose, blur or a partly visible face
         for c in cands:
@@ -147,7 +148,7 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
             thr = p.peak_threshold(positions is not None)
             strength = float(np.clip((c.peak - thr) / (3.0 * thr), 0, 1))  # 1 at 4× threshold
             if poor is None:
-                poor = face[["q_pose", "q_blur", "q_partial"]].to_numpy().any(1)
+                poor = columns(face, ["q_pose", "q_blur", "q_partial"]).any(1)
             quality = 1.0 - 0.5 * float(poor[c.onset:c.offset + 1].mean())
             confidence = quality * (0.4 + 0.6 * strength)
             rows.append({
