@@ -5,7 +5,7 @@ flash clips of real faces, and report it by held-out people.
    keep, per clip, the matched event's evidence exactly as event naming receives it (AU
    changes, raw CNN probabilities before the onset and at the apex) and the pose-normalised
    mesh before the onset and at the apex, in a JSON lines file. ``--jobs`` runs clips in
-   worker processes.
+   worker processes; ``--mirror`` adds every clip mirrored left-right.
 2. ``fit``: a class-balanced multinomial logistic regression over the change features
    (:func:`tells.emotion.event.change_features` and principal components of the mesh
    change; being linear, the components' weights fold into one map per emotion), the number
@@ -21,6 +21,7 @@ flash clips of real faces, and report it by held-out people.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -67,13 +68,17 @@ def _one(job) -> dict:
     from tells.emotion.stage import EmotionStage
     from tells.spotting.flashes import make_clip, score_clip, write_clip
 
-    item, flash_s = job
-    rec = {"item": item.name, "label": item.label, "subject": _subject(item), "flash": flash_s}
+    item, flash_s, mirror = job
+    rec = {"item": item.name, "label": item.label, "subject": _subject(item), "flash": flash_s,
+           "mirror": mirror}
     try:
         clip = make_clip(item, flash_s=flash_s)
     except Exception as exc:  # unreadable photo, no face to register: left out, said why
         rec["error"] = str(exc)
         return rec
+    if mirror:  # the same face seen in a mirror: left and right swap, the emotion stays
+        clip = dataclasses.replace(clip, frames=[np.ascontiguousarray(f[:, ::-1])
+                                                 for f in clip.frames])
     with tempfile.TemporaryDirectory() as tmp:
         path = write_clip(clip, Path(tmp) / "clip.mp4")
         stages = default_stages(Settings())
@@ -114,7 +119,8 @@ def dump(args) -> None:
 
     items = read_items(args.source)
     flashes = [float(x) for x in args.flash.split(",")]
-    jobs = [(item, f) for f in flashes for item in items]
+    jobs = [(item, f, m) for f in flashes for m in ((False, True) if args.mirror else (False,))
+            for item in items]
     done = 0
     with open(args.o, "w") as out, ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for rec in pool.map(_one, jobs, chunksize=2):
@@ -164,12 +170,12 @@ def _mesh_basis(recs) -> np.ndarray:
     return vt
 
 
-def _fit_logreg(x, y, n_cls, l2, w_cls):
-    """Multinomial logistic regression on standardised x (L-BFGS); returns (W, b)."""
+def _fit_logreg(x, y, n_cls, l2, sw):
+    """Multinomial logistic regression on standardised x with sample weights ``sw``
+    (L-BFGS); returns (W, b)."""
     from scipy.optimize import minimize
 
     n, d = x.shape
-    sw = w_cls[y]
     onehot = np.eye(n_cls)[y]
 
     def loss(theta):
@@ -194,6 +200,15 @@ def _class_weights(y, n_cls):
     return np.where(counts > 0, len(y) / (n_cls * np.maximum(counts, 1)), 0.0)
 
 
+def _synthetic(r) -> bool:
+    """A clip made by tells' warp (``scripts/devset_emotion_warp.py``), not a photo."""
+    return "warp-" in r["item"]
+
+
+#: weight of a warp-made clip in the fit, against 1 for a real one (set by ``fit``)
+SYNTHETIC_WEIGHT = [0.25]
+
+
 def _train(recs, l2, n_pc, kind="full"):
     from tells.emotion.event import EVENT_EMOTIONS
 
@@ -201,8 +216,9 @@ def _train(recs, l2, n_pc, kind="full"):
     maps = _mesh_basis(recs)[:n_pc] if kind == "full" else np.zeros((0, 2 * POINTS))
     x = _design(recs, maps, kind)
     mu, sd = x.mean(0), x.std(0) + 1e-6
-    w, b = _fit_logreg((x - mu) / sd, y, len(EVENT_EMOTIONS), l2,
-                       _class_weights(y, len(EVENT_EMOTIONS)))
+    sw = _class_weights(y, len(EVENT_EMOTIONS))[y] * np.array(
+        [SYNTHETIC_WEIGHT[0] if _synthetic(r) else 1.0 for r in recs])
+    w, b = _fit_logreg((x - mu) / sd, y, len(EVENT_EMOTIONS), l2, sw)
     return {"w": w, "b": b, "mu": mu, "sd": sd, "maps": maps, "kind": kind}
 
 
@@ -256,37 +272,47 @@ def _mean_recall(recs, pred) -> float:
 def fit(args) -> None:
     from tells.emotion.event import EVENT_EMOTIONS, FEATURE_NAMES
 
-    everything = _load(args.feats)
-    recs = [r for r in everything if "mesh_apex" in r and r["label"] in EVENT_EMOTIONS]
-    print(f"{len(everything)} clips, {len(recs)} with an event and its evidence, "
-          f"{len({r['subject'] for r in recs})} people")
+    SYNTHETIC_WEIGHT[0] = args.synthetic_weight
+    loaded = _load(args.feats)
+    recs = [r for r in loaded if "mesh_apex" in r and r["label"] in EVENT_EMOTIONS]
+    # scored: the real photos as they are (mirrored and warp-made clips only help the fit)
+    everything = [r for r in loaded if not r.get("mirror") and not _synthetic(r)]
+    scored = np.array([not r.get("mirror") and not _synthetic(r) for r in recs])
+    warps = np.array([_synthetic(r) and not r.get("mirror") for r in recs])
+    print(f"{len(loaded)} clips ({len(everything)} real and unmirrored), {len(recs)} with an "
+          f"event and its evidence, {len({r['subject'] for r in recs})} people")
+
+    def sub(mask):
+        return [r for r, m in zip(recs, mask, strict=True) if m]
+
     best = None
     for n_pc in [int(v) for v in args.pcs.split(",")]:
         for l2 in [float(v) for v in args.l2.split(",")]:
             pred = _cv(recs, l2, n_pc, args.folds)
-            line = _summary(recs, pred, everything)
+            line = _summary(sub(scored), pred[scored], everything)
+            if warps.any():
+                line += f"; warps {_summary(sub(warps), pred[warps])}"
             print(f"people left out ({args.folds} folds), pcs {n_pc:3d}, l2 {l2:g}: {line}",
                   flush=True)
-            acc = _mean_recall(recs, pred)  # every emotion counts the same
+            acc = _mean_recall(sub(scored), pred[scored])  # every emotion counts the same
             if best is None or acc > best[0]:
                 best = (acc, n_pc, l2, pred)
     _, n_pc, l2, pred = best
     print(f"chosen: pcs {n_pc}, l2 {l2:g} (mean recall {best[0]:.3f})")
     for src in sorted({r["source"] for r in everything}):
-        idx = [i for i, r in enumerate(recs) if r["source"] == src]
         for flash in sorted({r["flash"] for r in everything}):
-            sub = [i for i in idx if recs[i]["flash"] == flash]
+            m = scored & np.array([r["source"] == src and r["flash"] == flash for r in recs])
             every = [r for r in everything if r["source"] == src and r["flash"] == flash]
             if every:
                 print(f"  {src} {flash}s, people left out: "
-                      f"{_summary([recs[i] for i in sub], pred[sub], every)}")
+                      f"{_summary(sub(m), pred[m], every)}")
     arrays = {}
     n_feat = len(FEATURE_NAMES)
     for kind in ("full", "cnn", "aus"):
         if kind != "full":  # the fallbacks: no mesh change, or no appearance at all
             pred = _cv(recs, l2, 0, args.folds, kind)
             print(f"  without {'the mesh' if kind == 'cnn' else 'appearance'}, people left "
-                  f"out: {_summary(recs, pred, everything)}")
+                  f"out: {_summary(sub(scored), pred[scored], everything)}")
         m = _train(recs, l2, n_pc, kind)
         # fold the standardisation and the mesh maps into plain linear maps
         w_std = m["w"] / m["sd"][:, None]
@@ -301,6 +327,8 @@ def fit(args) -> None:
         args.o, classes=np.array(EVENT_EMOTIONS), feature_names=np.array(FEATURE_NAMES),
         **arrays,
         meta=np.array(json.dumps({"clips": len(recs), "people": len({r['subject'] for r in recs}),
+                                  "real_clips": int(scored.sum()),
+                                  "synthetic_weight": args.synthetic_weight,
                                   "pcs": n_pc, "l2": l2,
                                   "sources": sorted({r['source'] for r in recs})})))
     print(f"wrote {args.o}")
@@ -313,6 +341,8 @@ def main() -> None:
     d.add_argument("source")
     d.add_argument("--flash", default="0.4")
     d.add_argument("--jobs", type=int, default=2)
+    d.add_argument("--mirror", action="store_true",
+                   help="also each clip mirrored left-right (more examples of the same people)")
     d.add_argument("-o", required=True)
     d.set_defaults(fn=dump)
     f = sub.add_parser("fit")
@@ -320,6 +350,8 @@ def main() -> None:
     f.add_argument("--folds", type=int, default=5)
     f.add_argument("--pcs", default="10,20,30", help="mesh change components to try")
     f.add_argument("--l2", default="0.01,0.03,0.1", help="L2 strengths to try")
+    f.add_argument("--synthetic-weight", type=float, default=0.25,
+                   help="weight of a warp-made clip (scripts/devset_emotion_warp.py) in the fit")
     f.add_argument("-o", default=str(Path(__file__).resolve().parents[1]
                                      / "src/tells/emotion/data/event_model.npz"))
     f.set_defaults(fn=fit)

@@ -93,7 +93,7 @@ MODELS: dict[str, Asset] = {
               "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
               "MIT", "model", "TF.js weight manifest of face_expression", registry="npm"),
         Asset("event_model", "tells", "0.1.0", "tells/emotion/data/event_model.npz",
-              "d9600c423a5d6ab850755ac3cc3084f72590136c6cc9eb9fef7fd443ba64f3a7",
+              "16eb988dd51b374ed62d27647749edcc88022a98cc98244f42cfe78e697bb7b0",
               "MIT", "model", "event naming: logistic models over the change of AUs, CNN and "
               "mesh, fitted by tells on flash clips of real faces (scripts/fit_event_emotion.py, "
               "docs/DATA.md)", bundled=True),
