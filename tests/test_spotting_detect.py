@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
+from tells.contract import AU_NUMBERS
 from tells.spotting.evaluate import evaluate_spotting
 from tells.spotting.regions import REGIONS
 from tells.spotting.spot import (
@@ -18,7 +19,6 @@ from tells.spotting.spot import (
     rolling_percentile,
     spot_face,
 )
-from tells.contract import AU_NUMBERS
 
 
 def _bump(n, start, length, height):
