@@ -11,7 +11,7 @@ from tells.contract import AU_C_COLUMNS, AU_NUMBERS, AU_R_COLUMNS, UNILATERAL_CO
 from tells.face.observation import FaceObservation
 from tells.facs.aus import CLOSED_HOLD_S, intensities, with_motion
 from tells.facs.baseline import NeutralBaseline, NeutralCrop, population_neutral
-from tells.facs.features import measure
+from tells.facs.features import NAMES, measure
 from tells.facs.motion import crop_points, eye_darkness, gray, motion_evidence, new_dis
 
 #: a frame is calm when landmarks move less than this (eye-corner distances per second, mean)
@@ -67,9 +67,18 @@ class _FaceState:
     dark: tuple = (None, 0.0)
 
 
+#: measurements read only against the person's own neutral, never the population's: how
+#: deeply the forehead is lined at rest varies with age far more than any action moves it (a
+#: posed disgust photo of a lined 45-year-old forehead read AU1 4.7 from it alone)
+PERSONAL_ONLY = [NAMES.index("tex_forehead")]
+
+
 def image_aus(aligned: np.ndarray, crop: np.ndarray | None, yaw: float = 0.0) -> dict[str, float]:
-    """Action units of a single image, measured against the population neutral face."""
-    aus = intensities(measure(aligned, crop, yaw), population_neutral())
+    """Action units of a single image, measured against the population neutral face (the
+    :data:`PERSONAL_ONLY` measurements count as at rest)."""
+    x, neutral = measure(aligned, crop, yaw), population_neutral()
+    x[PERSONAL_ONLY] = neutral[PERSONAL_ONLY]
+    aus = intensities(x, neutral)
     aus["AU43"] = 0.0  # a still cannot show that the eyes stayed closed
     return aus
 
