@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-POINTS = 468
+from tells.emotion.event import POINTS
 
 
 class _MeshRecorder:

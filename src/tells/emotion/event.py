@@ -12,9 +12,10 @@ stern at rest does not make every flash sad or angry:
   emotion stage applies to every frame (:meth:`EventModel.project`, seven numbers a frame), so
   the change of those numbers is the mesh change's contribution.
 
-One multinomial logistic model weighs them (:data:`DATA`, listed by ``tells models`` as
-``event_model``), fitted by ``scripts/fit_event_emotion.py`` on flash clips of real people
-(``docs/DATA.md``) with people held out to choose its regularisation. The probability returned
+A multinomial logistic model weighs them, one for each kind of evidence an event can have
+(:class:`EventModel`; :data:`DATA`, listed by ``tells models`` as ``event_model``), fitted
+by ``scripts/fit_event_emotion.py`` on flash clips of real people (``docs/DATA.md``) with
+people held out to choose its regularisation. The probability returned
 is the model's share for the named emotion: a calibrated-looking number from a small
 development set, not a proof.
 """
@@ -48,17 +49,17 @@ FEATURE_NAMES = ([f"AU{n:02d}" for n in FEATURE_AUS] + ["AU12_asym", "AU14_asym"
 N_AU_FEATURES = len(FEATURE_AUS) + 3 + len(PROTOTYPES)
 
 
-def one_sided(delta: dict[str, float], dimpler: float = 1.0, full: float = 2.0) -> float:
+def one_sided(delta: dict[str, float]) -> float:
     """0..1 evidence of a one-sided lip corner (contempt) from AU changes keyed ``AU12L``,
-    ``AU12R``, ``AU14L``, ``AU14R``: the larger side's rise over the other side's, the dimpler
-    weighted by ``dimpler``; a symmetric smile scores nothing."""
+    ``AU12R``, ``AU14L``, ``AU14R``: the larger side's rise over the other side's (corner
+    raiser and dimpler alike), full at a difference of 2; a symmetric smile scores nothing."""
     l12, r12 = delta.get("AU12L", 0.0), delta.get("AU12R", 0.0)
     l14, r14 = delta.get("AU14L", 0.0), delta.get("AU14R", 0.0)
-    left = max(0.0, l12 - r12) + dimpler * max(0.0, l14 - r14)
-    right = max(0.0, r12 - l12) + dimpler * max(0.0, r14 - l14)
+    left = max(0.0, l12 - r12) + max(0.0, l14 - r14)
+    right = max(0.0, r12 - l12) + max(0.0, r14 - l14)
     # both corners pulling (a smile) take away from the one-sided reading
     both = min(max(l12, 0.0), max(r12, 0.0))
-    return float(np.clip((max(left, right) - 0.5 * both) / full, 0.0, 1.0))
+    return float(np.clip((max(left, right) - 0.5 * both) / 2.0, 0.0, 1.0))
 
 
 def change_features(delta: dict[str, float], cnn_onset: np.ndarray | None,
@@ -134,8 +135,7 @@ def shared_event_model() -> EventModel:
 
 def name_event(delta: dict[str, float], cnn_onset: np.ndarray | None = None,
                cnn_apex: np.ndarray | None = None,
-               mesh_change: np.ndarray | None = None,
-               model: EventModel | None = None) -> tuple[str, float]:
+               mesh_change: np.ndarray | None = None) -> tuple[str, float]:
     """``(emotion, share)`` for one event.
 
     Parameters
@@ -145,14 +145,13 @@ def name_event(delta: dict[str, float], cnn_onset: np.ndarray | None = None,
         just before the onset and at the apex, or ``None`` when no appearance was recorded.
     mesh_change : :meth:`EventModel.project` at the apex minus just before the onset, or
         ``None``.
-    model : the naming model (default: the shipped one).
 
     Examples
     --------
     >>> name_event({"AU14R": 1.5, "AU12R": 0.6})[0]
     'contempt'
     """
-    s = (model or shared_event_model()).scores(delta, cnn_onset, cnn_apex, mesh_change)
+    s = shared_event_model().scores(delta, cnn_onset, cnn_apex, mesh_change)
     z = np.exp(s - s.max())
     p = z / z.sum()
     k = int(np.argmax(s))
