@@ -202,30 +202,54 @@ def intensities(x: np.ndarray, neutral: np.ndarray,
     dict with ``AU01`` … ``AU45`` (bilateral) and ``AU12L/R``, ``AU14L/R``; ``AU43`` is the
     closure level only (the caller decides whether it was held long enough).
     """
+    out, v = _geometric(x, neutral)
+    if motion is not None:
+        combine(out, v, x, neutral, motion)
+    return _bilateral(out)
+
+
+def geometric_intensities(x: np.ndarray, neutral: np.ndarray
+                          ) -> tuple[dict[str, float], np.ndarray]:
+    """``intensities(x, neutral)`` and the geometric evidence it was read from (for
+    :func:`with_motion` of the same ``x`` and ``neutral``)."""
+    out, v = _geometric(x, neutral)
+    return _bilateral(out), v
+
+
+def _bilateral(out: dict[str, float]) -> dict[str, float]:
+    out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
+    out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
+    return out
+
+
+def _mean2(a: np.ndarray, idx: list[int]) -> float:
+    """``float(a[idx].mean())`` of two entries, without numpy's reduction machinery (the same
+    sum and the same division by two)."""
+    return (float(a[idx[0]]) + float(a[idx[1]])) / 2.0
+
+
+def _geometric(x: np.ndarray, neutral: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+    """The geometric part of :func:`intensities` (without ``AU12``/``AU14``) and the
+    evidence ``v`` of :func:`_linear` it was read from."""
     v = _linear(x, neutral)
     r = np.clip((v - _DEAD) / _SPAN, 0.0, 1.0) * 5.0
     out = dict(zip(LINEAR, r.tolist(), strict=True))
-    thin = 1.0 - x[_THICK] / max(neutral[_THICK], 1e-3)
-    closure = 1.0 - float(x[_EYE].mean()) / max(float(neutral[_EYE].mean()), 1e-3)
+    thin = 1.0 - float(x[_THICK]) / max(float(neutral[_THICK]), 1e-3)
+    closure = 1.0 - _mean2(x, _EYE) / max(_mean2(neutral, _EYE), 1e-3)
     for name, value in (("AU28", thin), ("AU45", closure), ("AU43", closure)):
         _, dead, full, _ = RATIO_AUS[name]
-        out[name] = float(np.clip((value - dead) / (full - dead), 0.0, 1.0) * 5.0)
-    if motion is not None:
-        combine(out, v, x, neutral, motion)
-    out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
-    out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
-    return out
+        out[name] = _unit((value - dead) / (full - dead)) * 5.0
+    return out, v
 
 
 def with_motion(aus: dict[str, float], x: np.ndarray, neutral: np.ndarray,
-                motion: dict[str, float]) -> dict[str, float]:
+                motion: dict[str, float], v: np.ndarray | None = None) -> dict[str, float]:
     """``intensities(x, neutral, motion)`` from already computed ``aus =
-    intensities(x, neutral)`` (a copy; saves the geometric part)."""
+    intensities(x, neutral)`` (a copy; saves the geometric part); ``v``: the geometric
+    evidence (:func:`_linear`) of ``x`` against ``neutral`` if known."""
     out = dict(aus)
-    combine(out, _linear(x, neutral), x, neutral, motion)
-    out["AU12"] = 0.5 * (out["AU12L"] + out["AU12R"])
-    out["AU14"] = 0.5 * (out["AU14L"] + out["AU14R"])
-    return out
+    combine(out, _linear(x, neutral) if v is None else v, x, neutral, motion)
+    return _bilateral(out)
 
 
 def _unit(x: float) -> float:

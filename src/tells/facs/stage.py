@@ -9,7 +9,7 @@ import numpy as np
 
 from tells.contract import AU_C_COLUMNS, AU_NUMBERS, AU_R_COLUMNS, UNILATERAL_COLUMNS
 from tells.face.observation import FaceObservation
-from tells.facs.aus import CLOSED_HOLD_S, intensities, with_motion
+from tells.facs.aus import CLOSED_HOLD_S, geometric_intensities, intensities, with_motion
 from tells.facs.baseline import NeutralBaseline, NeutralCrop, population_neutral
 from tells.facs.features import NAMES, measure
 from tells.facs.motion import crop_points, eye_darkness, gray, motion_evidence, new_dis
@@ -151,7 +151,7 @@ class AUStage:
             st.baseline.update(x, obs.t)
         st.prev, st.prev_t = geo[:, :2].copy(), obs.t
         neutral = st.baseline.value()
-        aus = intensities(x, neutral)
+        aus, v = geometric_intensities(x, neutral)
         if calm and not warm:  # a held expression must not become the neutral
             st.baseline.update(x, obs.t, 1.0 if max(aus.values()) < 1.0 else EXPRESSIVE_WEIGHT)
         if obs.crop is not None:
@@ -167,7 +167,7 @@ class AUStage:
                     dense = None
             motion = self._motion(st.crop, g, obs.pose, pts, st.fit, dense, st)
             if motion is not None:
-                aus = with_motion(aus, x, neutral, motion)
+                aus = with_motion(aus, x, neutral, motion, v)
             # only calm frames without any action unit build the neutral image
             if (calm or st.crop.frames == 0) and max(aus.values()) < 1.0:
                 st.crop.update(g, obs.pose)
