@@ -74,6 +74,15 @@ class SpotParams:
     #: a change peaking this soon after a face's track starts has no onset to see (the mesh
     #: and the person's neutral are still settling): left out
     track_start_s: float = 0.3
+    #: live spotting: the rows end at the present, so the baseline's window is cut at the
+    #: newest row instead of extended with copies of it (they would stand in for the seconds
+    #: not yet seen): each row's baseline is the median of the rows within ``context_s / 2``
+    #: of it that exist (:func:`deformation_signal`)
+    causal: bool = False
+    #: with ``causal``, the rows also begin where the face's track began (a young track): the
+    #: window is cut there too, instead of the ``context_s`` window shrinking to the few rows
+    #: there are and extended with copies of the first
+    causal_start: bool = False
 
     def peak_threshold(self, by_positions: bool) -> float:
         """The threshold a candidate's peak is measured against: the landmark deformation's
@@ -104,7 +113,8 @@ def _window(seconds: float, dt: float) -> int:
     return max(1, int(round(seconds / dt)))
 
 
-def rolling_percentile(x: np.ndarray, percentile: float, size: int) -> np.ndarray:
+def rolling_percentile(x: np.ndarray, percentile: float, size: int,
+                       cut: tuple[bool, bool] = (False, False)) -> np.ndarray:
     """Each column's rolling ``percentile`` over ``size`` rows centred on each row, the edges
     extended with the first and last row: the values of
     ``scipy.ndimage.percentile_filter(x, percentile, size=(size, 1), mode="nearest")``.
@@ -117,14 +127,29 @@ def rolling_percentile(x: np.ndarray, percentile: float, size: int) -> np.ndarra
     kept reaches into another column. Both pick the same element of the same window (a rank
     filter interpolates nothing). Inputs with NaN, or not a 2-D float array, take the N-D
     filter itself (NaN orders differently in the two).
+
+    ``cut`` (start, end; the median only): the window is cut at that end instead of extended,
+    so a row's value is the median of the rows within ``size // 2`` of it that exist (of an
+    even count, one of the two middle ones). A cut end is padded with -inf and +inf in turn,
+    -inf next to the first row and +inf next to the last, so that every window holds as many
+    of each as it can (one more of either at most, both ends cut): its middle element is
+    then the middle of its rows.
     """
     x = np.asarray(x)
-    if (x.ndim != 2 or x.dtype not in (np.float32, np.float64) or not x.size
+    if any(cut):
+        if percentile != 50 or size % 2 == 0:
+            raise ValueError("a cut window takes the median over an odd size")
+        if x.ndim != 2 or not x.size or np.isnan(x).any():
+            raise ValueError("a cut window takes a 2-D table without NaN")
+        x = x.astype(np.float64)
+    elif (x.ndim != 2 or x.dtype not in (np.float32, np.float64) or not x.size
             or np.isnan(x).any()):
         return percentile_filter(x, percentile, size=(size, 1), mode="nearest")
     n, c = x.shape
     h = size // 2
-    padded = np.concatenate([np.repeat(x[:1], h, axis=0), x, np.repeat(x[-1:], h, axis=0)])
+    turns = np.where(np.arange(h) % 2 == 0, -np.inf, np.inf)[:, None].repeat(c, axis=1)
+    padded = np.concatenate([turns[::-1] if cut[0] else np.repeat(x[:1], h, axis=0), x,
+                             -turns if cut[1] else np.repeat(x[-1:], h, axis=0)])
     flat = np.ascontiguousarray(padded.T).ravel()
     out = percentile_filter(flat, percentile, size=size, mode="nearest")
     return np.ascontiguousarray(out.reshape(c, n + 2 * h)[:, h:h + n].T)
@@ -153,19 +178,23 @@ def expression_signal(face: pd.DataFrame, p: SpotParams) -> tuple[np.ndarray, np
 EYE_REGIONS = ("eye_left", "eye_right")
 
 
-def deformation_signal(positions: np.ndarray, t: np.ndarray, p: SpotParams) -> np.ndarray:
+def deformation_signal(positions: np.ndarray, t: np.ndarray, p: SpotParams,
+                       cut: tuple[bool, bool] = (False, False)) -> np.ndarray:
     """Per-frame deformation from region landmark positions (N, R, 2) in the head frame.
 
     Each region's distance from its own rolling median over ``context_s`` (what the face
     holds), divided by that region's typical distance (its noise), so every region speaks in
     multiples of its noise; the signal is the largest over non-eye regions, lightly smoothed.
+    The median's window is extended past the ends with copies of the first and last rows
+    (shrunk to the rows there are when they are fewer), or ``cut`` at that end (start, end):
+    live, the last rows are the newest (:attr:`SpotParams.causal`).
     """
     from tells.spotting.regions import REGIONS
 
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
-    size = min(_window(p.context_s, dt), len(positions)) | 1
     n, r = positions.shape[:2]
-    base = rolling_percentile(positions.reshape(n, r * 2), 50, size).reshape(n, r, 2)
+    size = _window(p.context_s, dt) | 1 if cut[0] else min(_window(p.context_s, dt), n) | 1
+    base = rolling_percentile(positions.reshape(n, r * 2), 50, size, cut).reshape(n, r, 2)
     dev = np.linalg.norm(positions - base, axis=2)
     noise = np.median(dev, axis=0) + 1e-4
     z = dev / noise
@@ -288,13 +317,16 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
     t = face["timestamp"].to_numpy()
     cands: list[Candidate] = []
     thr = p.peak_threshold(positions is not None)
-    for seg in _segments(t, p.gap_s):
+    segments = _segments(t, p.gap_s)
+    for k, seg in enumerate(segments):
         rows = face.iloc[seg]
         if len(rows) < 3:
             continue
         if positions is not None:
             ts_seg = rows["timestamp"].to_numpy()
-            signal = deformation_signal(positions[seg], ts_seg, p)
+            # live: the last segment ends now, the first begins the track when it is young
+            cut = (p.causal and p.causal_start and k == 0, p.causal and k == len(segments) - 1)
+            signal = deformation_signal(positions[seg], ts_seg, p, cut)
             dt_seg = float(np.median(np.diff(ts_seg)))
             smooth = uniform_filter1d(signal, _window(p.edge_smooth_s, dt_seg), mode="nearest")
             found = find_candidates(signal, p, threshold=p.deform_threshold, floor=1.0,
