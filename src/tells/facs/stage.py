@@ -187,8 +187,10 @@ class AUStage:
         ref = neutral.value()
         if ref is None or ref.shape != g.shape or neutral.frames < MIN_NEUTRAL_FRAMES:
             return 0.0
-        turn = max(abs(pose[0] - neutral.pose[0]), abs(pose[1] - neutral.pose[1]))
-        return float(np.clip((MOTION_POSE[1] - turn) / (MOTION_POSE[1] - MOTION_POSE[0]), 0, 1))
+        pitch, yaw = neutral.pose
+        turn = max(abs(pose[0] - pitch), abs(pose[1] - yaw))
+        k = float((MOTION_POSE[1] - turn) / (MOTION_POSE[1] - MOTION_POSE[0]))
+        return 0.0 if k < 0.0 else 1.0 if k > 1.0 else k  # np.clip's value, a fraction of its cost
 
     @classmethod
     def _motion(cls, neutral: NeutralCrop, g, pose, points=None,
