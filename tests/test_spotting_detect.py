@@ -46,6 +46,21 @@ def test_below_threshold_and_two_bumps():
     assert [f[1] for f in found] == [47, 180]
 
 
+def test_a_slow_expression_that_dips_and_rises_again_is_one_whole_candidate():
+    """A change that rises, dips and rises again before it ends (a held smile) while staying
+    above half the threshold: its offset is where it ends, not at the dip."""
+    sig = _bump(300, 50, 41, 4.0) + _bump(300, 78, 41, 3.6)  # humps at 70 and 98
+    assert sig[70:99].min() > 1.5  # dips to about 1.7, above half the threshold (0.5)
+    found = find_candidates(sig, SpotParams(threshold=1.0, edge=0.1))
+    assert len(found) == 1
+    on, apex, off, _ = found[0]
+    # the second hump ends at 118; 10 % of the peak is reached a few frames before
+    assert apex == 70 and 50 <= on <= 54 and 110 <= off <= 118
+    # two changes with calm between them stay two
+    two = _bump(300, 50, 41, 4.0) + _bump(300, 110, 41, 3.6)
+    assert [f[1] for f in find_candidates(two, SpotParams(threshold=1.0, edge=0.1))] == [70, 130]
+
+
 def test_mouth_cycles_counts_talking_not_one_opening():
     t = np.linspace(0, 2, 60)
     talking = 1.0 + np.sin(2 * np.pi * 2 * t)  # two open-close cycles a second, swing 2

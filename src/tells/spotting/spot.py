@@ -16,7 +16,7 @@ Method
    (:func:`expression_signal`).
 2. Candidates are runs above half the threshold whose peak reaches it; the apex is the peak,
    onset and offset are where a smoother copy of the signal falls to ``edge`` of the peak's
-   excess, walking out while it keeps falling.
+   excess, walking out while it keeps falling, and at least to the ends of the run.
 3. Kept out: intervals longer than ``macro_max_s``; blinks (only eyelid units change, with
    AU45 at the apex or within ``blink_max_s``, and neither widened eyes, AU5, nor an opened
    mouth); head movements (pose change or speed over
@@ -215,7 +215,9 @@ def find_candidates(signal: np.ndarray, p: SpotParams, threshold: float | None =
                     ) -> list[tuple[int, int, int, float]]:
     """(onset, apex, offset, peak) of runs above threshold/2 whose peak reaches threshold;
     onset and offset where the excess over ``floor`` of ``edges`` (a smoother copy of the
-    signal, default the signal itself) falls to ``edge`` of the peak's."""
+    signal, default the signal itself) falls to ``edge`` of the peak's, walking out from the
+    apex while it keeps falling and at least to the ends of the run (a slow expression whose
+    change dips and rises again inside its run is one candidate, not its first hump)."""
     edges = signal if edges is None else edges
     thr = p.threshold if threshold is None else threshold
     above = signal >= floor + (thr - floor) / 2
@@ -238,10 +240,22 @@ def find_candidates(signal: np.ndarray, p: SpotParams, threshold: float | None =
             on = w0 + int(np.argmax(edges[w0:w1]))
             while on > 0 and edges[on - 1] > lo and edges[on - 1] <= edges[on] + 0.05 * peak:
                 on -= 1
+            # the candidate is its run: a rise inside the run (where the change is still at
+            # half the threshold or more) does not end it, only one past its ends does
+            if on > i:
+                on = i
+                while (on > 0 and edges[on - 1] > lo
+                       and edges[on - 1] <= edges[on] + 0.05 * peak):
+                    on -= 1
             off = w0 + int(np.argmax(edges[w0:w1]))
             while (off < n - 1 and edges[off + 1] > lo
                    and edges[off + 1] <= edges[off] + 0.05 * peak):
                 off += 1
+            if off < j - 1:
+                off = j - 1
+                while (off < n - 1 and edges[off + 1] > lo
+                       and edges[off + 1] <= edges[off] + 0.05 * peak):
+                    off += 1
             # the smooth copy spreads an abrupt change by a few frames: trim each end to where
             # the signal itself is above the edge level (gradual changes barely move)
             while on < apex and signal[on] <= lo:
