@@ -20,6 +20,9 @@ def configure(p) -> None:
     p.add_argument("--rate", type=float, default=12.0, help="injected expressions per minute")
     p.add_argument("--delay", type=float, default=None, help="decision delay (default 0.3 s)")
     p.add_argument("--one-face", action="store_true", help="skip the four-face run")
+    p.add_argument("--queue", type=int, default=None, metavar="N",
+                   help="frames that may wait before the oldest is dropped (as tells live "
+                        "--queue; default: tells live's)")
     p.add_argument("--keep", type=Path, default=None, help="keep the test videos here")
     add_output_flags(p)
     p.set_defaults(handler=_handler)
@@ -28,6 +31,7 @@ def configure(p) -> None:
 def _handler(args) -> int:
     from tells.io.video import check_input_file
     from tells.live.bench import bench_live
+    from tells.live.sources import DEFAULT_QUEUE
     from tells.live.spotter import DEFAULT_DELAY_S
 
     quiet = args.quiet or args.json
@@ -35,13 +39,14 @@ def _handler(args) -> int:
                      seconds=args.seconds, seed=args.seed, rate_per_min=args.rate,
                      delay_s=DEFAULT_DELAY_S if args.delay is None else args.delay,
                      four=not args.one_face, work_dir=args.keep,
+                     queue_size=DEFAULT_QUEUE if args.queue is None else args.queue,
                      say=(lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr)))
     if args.json:
         print_json(res)
         return 0
     print(f"live at {res['size']}, {res['fps']} fps, {res['seconds']:g} s, decision delay "
-          f"{res['decision_delay_s']} s; load average {res['load_average']} on {res['cpus']} "
-          "cores")
+          f"{res['decision_delay_s']} s, queue {res['queue']}; load average "
+          f"{res['load_average']} on {res['cpus']} cores")
     for name, r in res["runs"].items():
         f2r, al, ap = (r["frame_to_row_ms"], r["alert_after_true_offset_ms"],
                        r["alert_after_placed_offset_beyond_delay_ms"])

@@ -43,9 +43,10 @@ def register(sub) -> None:
                    help="decision delay after an event's offset (default 0.3 s)")
     p.add_argument("--fps", type=float, default=30.0, help="capture rate of cameras and screens")
     p.add_argument("--max-faces", type=int, default=None, help="faces to follow (default 8)")
-    p.add_argument("--queue", type=int, default=2,
-                   help="frames that may wait for analysis before the oldest is dropped (a "
-                        "--file without --realtime waits instead: nothing is dropped)")
+    p.add_argument("--queue", type=int, default=None,
+                   help="frames that may wait for analysis before the oldest is dropped "
+                        "(default 2; a --file without --realtime waits instead: nothing is "
+                        "dropped)")
     view = p.add_mutually_exclusive_group()
     view.add_argument("--open", action="store_true", help="open the live page in the browser")
     view.add_argument("--no-view", action="store_true",
@@ -62,7 +63,7 @@ def register(sub) -> None:
 def _handler(args) -> int:
     from tells.config import Settings
     from tells.live.session import CONSENT_NOTE, LiveSession
-    from tells.live.sources import open_capture
+    from tells.live.sources import DEFAULT_QUEUE, open_capture
     from tells.live.spotter import DEFAULT_DELAY_S
 
     kind = next(k for k in SOURCES if getattr(args, k) is not None)
@@ -82,7 +83,8 @@ def _handler(args) -> int:
 
         recorder = Recorder(args.output, report=not args.no_report)
     capture = open_capture(kind, str(getattr(args, kind)), realtime=args.realtime,
-                           fps=args.fps, max_side=settings.max_side, queue_size=args.queue)
+                           fps=args.fps, max_side=settings.max_side,
+                           queue_size=DEFAULT_QUEUE if args.queue is None else args.queue)
     sinks: list = []
     server = None
     if not args.no_view:

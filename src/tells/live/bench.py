@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tells.config import Settings
+from tells.live.sources import DEFAULT_QUEUE
 from tells.live.spotter import DEFAULT_DELAY_S
 
 SIZE = (640, 480)
@@ -156,7 +157,8 @@ def _breakdown(ev, true_offset: float, delay_s: float, clock: float) -> dict[str
     return out
 
 
-def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) -> dict:
+def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say,
+             queue_size: int = DEFAULT_QUEUE) -> dict:
     """Offline analysis, online replay and one real-time live run of ``video``."""
     import tells
     from tells.api import default_stages
@@ -175,7 +177,8 @@ def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) 
     offline_events = offline.events.reset_index(drop=True)
     replayed = replay(offline.frames, motion.series, looks.appearance, delay_s=delay_s)
     say(f"  live run of {video.name} in real time …")
-    capture = open_capture("file", str(video), realtime=True, max_side=settings.max_side)
+    capture = open_capture("file", str(video), realtime=True, max_side=settings.max_side,
+                           queue_size=queue_size)
     session = LiveSession(capture, settings, delay_s=delay_s)
     result = session.run()
     live_events = result.events
@@ -228,7 +231,7 @@ def run_once(video: Path, truth: pd.DataFrame, cells: int, delay_s: float, say) 
 def bench_live(video: str | Path | None = None, seconds: float = 20.0, seed: int = 0,
                rate_per_min: float = 12.0, delay_s: float = DEFAULT_DELAY_S,
                four: bool = True, work_dir: str | Path | None = None,
-               say=lambda m: None) -> dict:
+               say=lambda m: None, queue_size: int = DEFAULT_QUEUE) -> dict:
     """Run the benchmark; returns a JSON-able dict (see the module docstring)."""
     import os
 
@@ -253,16 +256,16 @@ def bench_live(video: str | Path | None = None, seconds: float = 20.0, seed: int
         truth = synth_video(base640, one, work / "truth.csv", seed=seed,
                             rate_per_min=rate_per_min, duration_s=seconds, segment=segment)
         truth = truth.assign(cell=0)
-        runs = {"one_face": run_once(one, truth, 1, delay_s, say)}
+        runs = {"one_face": run_once(one, truth, 1, delay_s, say, queue_size)}
         if four:
             shift = seconds / 4 + 0.37
             grid = conform(one, work / "four_faces.mp4", cells=4, shift_s=shift)
             runs["four_faces"] = run_once(grid, _shifted_truth(truth, 4, shift, seconds), 4,
-                                          delay_s, say)
+                                          delay_s, say, queue_size)
     finally:
         if tmp is not None:
             tmp.cleanup()
     return {"size": f"{SIZE[0]}x{SIZE[1]}", "fps": FPS, "seconds": seconds, "seed": seed,
-            "base": str(base), "decision_delay_s": delay_s, "runs": runs,
+            "base": str(base), "decision_delay_s": delay_s, "queue": queue_size, "runs": runs,
             "load_average": [round(x, 2) for x in os.getloadavg()],
             "cpus": os.cpu_count(), "took_s": round(time.perf_counter() - started, 1)}

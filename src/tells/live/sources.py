@@ -23,6 +23,9 @@ from tells.errors import InputError
 from tells.io.frames import Frame, SourceInfo
 from tells.io.video import VideoSource, check_input_file
 
+#: frames that may wait for analysis before the oldest is dropped
+DEFAULT_QUEUE = 2
+
 
 class DeviceSource(VideoSource):
     """A camera, screen grab or network stream opened by FFmpeg ``url`` with ``fmt`` (an
@@ -98,7 +101,8 @@ class Capture:
     description : how the source is named in outputs (``camera 0``, ``screen``, a path).
     """
 
-    def __init__(self, source, paced: bool = False, drop: bool = True, queue_size: int = 2,
+    def __init__(self, source, paced: bool = False, drop: bool = True,
+                 queue_size: int = DEFAULT_QUEUE,
                  description: str = ""):
         self.source, self.paced = source, paced
         self.info: SourceInfo = source.info
@@ -234,7 +238,7 @@ def find_window(title: str) -> tuple[int, int, int, int]:
 
 
 def open_capture(kind: str, value: str | None, *, realtime: bool = False, fps: float = 30.0,
-                 max_side: int = 1920, queue_size: int = 2) -> Capture:
+                 max_side: int = 1920, queue_size: int = DEFAULT_QUEUE) -> Capture:
     """The :class:`Capture` for one of the ``tells live`` sources.
 
     ``kind`` is ``camera`` (``value``: device number or name), ``screen`` (``value``: empty for
