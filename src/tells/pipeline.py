@@ -86,9 +86,10 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     the same detections; live analysis, ``ahead=1``, does not wait for frames to look ahead). OpenCV and the BLAS under numpy are held to one thread
     for the run: on these small arrays their thread pools only spin against mediapipe and the
     decode thread (they took a third of this thread's time, measured with py-spy). Stages
-    that have ``prepare(obs, submit)`` (FACS: the optical flow; emotion: the CNN) are handed
-    each frame's faces first and start that work on a worker thread (both release the GIL),
-    so it runs beside this thread's Python work; their rows are the same as without.
+    that have ``prepare(obs, submit)`` (emotion: the CNN) are handed each frame's faces first
+    and start that work on a worker thread (it releases the GIL), so it runs beside this
+    thread's work, the FACS stage's optical flow included (which releases the GIL too); their
+    rows are the same as without.
     """
     import cv2
     from threadpoolctl import threadpool_limits
@@ -101,8 +102,8 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     tracker = FaceTracker(settings)
     clock = time.perf_counter
 
-    # stages with ``prepare(obs, submit)`` start their GIL-free work (optical flow, the CNN)
-    # on this worker for all faces of a frame, then this thread does the rest
+    # stages with ``prepare(obs, submit)`` start their GIL-free work (the CNN) on this worker
+    # for all faces of a frame, then this thread does the rest
     preparing = [st for st in stages if hasattr(st, "prepare")] if settings.overlap else []
     worker = ThreadPoolExecutor(1, thread_name_prefix="tells-stages") if preparing else None
 

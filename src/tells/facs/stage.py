@@ -97,9 +97,7 @@ class AUStage:
     def __init__(self, half_life_s: float = 120.0):
         self.half_life_s = half_life_s
         self._faces: OrderedDict[int, _FaceState] = OrderedDict()
-        #: per face: (observation, neutral crop, future of the flow) started by :meth:`prepare`
-        self._ahead: dict[int, tuple] = {}
-        self._dis = None  # the worker thread's own flow object
+        self._dis = None  # this stage's own flow object (one per stage: runs may be threads)
 
     def _state(self, face_id: int) -> _FaceState:
         st = self._faces.get(face_id)
@@ -117,25 +115,18 @@ class AUStage:
         st = self._faces.get(face_id)
         return st.last if st is not None else {}
 
-    def prepare(self, obs: FaceObservation, submit) -> None:
-        """Start the skin-motion flow of ``obs`` on a worker (``submit(fn, *args)`` → future;
-        :func:`tells.pipeline.run` gives one): the flow releases the GIL, so it runs while this
-        thread does the geometry. :meth:`__call__` of the same observation takes the result;
-        without ``prepare`` it computes the flow itself (same result)."""
-        st = self._faces.get(obs.face_id)
-        self._ahead.pop(obs.face_id, None)
-        if st is None or obs.crop is None:
-            return
-        ref = st.crop.value()
-        g = gray(obs.crop)
-        if self._turn_weight(st.crop, g, obs.pose) <= 0.0:
-            return
+    def _flow(self, ref: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """DIS flow from the neutral crop to ``g``, on the calling thread. It releases the GIL
+        for its fraction of a millisecond: in :func:`tells.pipeline.run` the emotion CNN
+        started on the worker thread runs beside it. (Handed to that worker too, the flow ran
+        there before the CNN with the two one after the other, or was taken back when the
+        worker had not begun it; the full pipeline was slower that way in most alternating
+        runs, see the commit that moved it here.)"""
         if self._dis is None:
             self._dis = new_dis()
-        self._ahead[obs.face_id] = (obs, ref, submit(self._dis.calc, ref, g, None))
+        return self._dis.calc(ref, g, None)
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
-        ahead = self._ahead.pop(obs.face_id, None)
         st = self._state(obs.face_id)
         x = measure(obs.aligned, obs.crop, obs.pose[1])
         geo = obs.aligned
@@ -158,13 +149,8 @@ class AUStage:
             g = gray(obs.crop)
             pts = (crop_points(obs.landmarks, obs.crop_matrix) if obs.crop_matrix is not None
                    else None)
-            dense = None
-            # the worker's flow if it has started (else it is taken back and computed here:
-            # a busy machine may wake the worker late); waited for even if not this frame's
-            if ahead is not None and not ahead[2].cancel():
-                dense = ahead[2].result()
-                if ahead[0] is not obs or ahead[1] is not st.crop.value():
-                    dense = None
+            dense = (self._flow(st.crop.value(), g)
+                     if self._turn_weight(st.crop, g, obs.pose) > 0.0 else None)
             motion = self._motion(st.crop, g, obs.pose, pts, st.fit, dense, st)
             if motion is not None:
                 aus = with_motion(aus, x, neutral, motion, v)
