@@ -120,6 +120,12 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
             for obs in observed:
                 st.prepare(obs, worker.submit)
             stats.stage_seconds[type(st).__name__] += clock() - t0
+        if preparing and observed:
+            # hand the GIL over for a moment: the worker, woken by the submit, waits for it to
+            # take up its first job; without this it often waited until this thread released
+            # the GIL for long (a frame without skin-motion flow has no such call) or until
+            # the switch interval (5 ms), by when the stage had taken the job back
+            time.sleep(0)
         for obs in observed:
             row = geometry_row(obs)
             for st in stages:
