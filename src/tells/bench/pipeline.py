@@ -18,6 +18,7 @@ machine is shared; the best round is the least disturbed one).
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 from collections.abc import Iterator
@@ -95,7 +96,8 @@ def looped(path: Path, seconds: float, settings: Settings) -> Iterator[Frame]:
 def bench(path: Path, repeats: int = 3, minutes: float | None = None,
           settings: Settings | None = None, say=print) -> dict:
     settings = settings or Settings()
-    say(f"warming up on {path.name} …")
+    load_start = os.getloadavg()[0]
+    say(f"warming up on {path.name} (load average {load_start:.1f}) …")
     pipeline_pass(path, settings, "full")
     floor_fps, ahead_fps, frames = 0.0, 0.0, 0
     best = {c: (0.0, {}) for c in CONFIGS}
@@ -111,7 +113,8 @@ def bench(path: Path, repeats: int = 3, minutes: float | None = None,
             if n / dt > best[config][0]:
                 best[config] = (n / dt, shares)
             line.append(f"{config} {n / dt:.1f}")
-        say(f"round {r + 1}/{repeats} (fps): " + ", ".join(line))
+        say(f"round {r + 1}/{repeats} (fps, load average {os.getloadavg()[0]:.1f}): "
+            + ", ".join(line))
     configs = {c: {"fps": round(fps, 1), "ratio_to_floor": round(fps / floor_fps, 3),
                    "ratio_to_floor_ahead": round(fps / ahead_fps, 3), "stage_share": shares}
                for c, (fps, shares) in best.items()}
@@ -122,7 +125,11 @@ def bench(path: Path, repeats: int = 3, minutes: float | None = None,
         "pipeline_fps": configs["full"]["fps"], "ratio": configs["full"]["ratio_to_floor"],
         "spotting_added_cost": round(best["facs"][0] / best["full"][0] - 1.0, 3),
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        # the machine may be shared: the 1-minute load average when the rounds began and ended
+        "load_average": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)},
     }
+    say(f"load average {load_start:.1f} at the start, {result['load_average']['end']:.1f} at "
+        "the end of the rounds")
     if minutes:
         say("memory: 20-second run …")
         run(looped(path, 20.0, settings), settings, default_stages(settings))
