@@ -4,12 +4,13 @@ flash clips of real faces, and report it by held-out people.
 1. ``dump``: analyse every clip of ``tells eval flashes``' layout (a pairs folder or CSV) and
    keep, per clip, the matched event's evidence exactly as event naming receives it (AU
    changes, raw CNN probabilities before the onset and at the apex) and the pose-normalised
-   mesh before the onset and at the apex, in a JSON lines file. ``--jobs`` runs clips in
+   mesh and the crop's texture (:func:`tells.emotion.event.texture`) before the onset and at
+   the apex, in a JSON lines file. ``--jobs`` runs clips in
    worker processes; ``--mirror`` adds every clip mirrored left-right.
 2. ``fit``: a class-balanced multinomial logistic regression over the change features
    (:func:`tells.emotion.event.change_features` and principal components of the mesh
-   change; being linear, the components' weights fold into one map per emotion), the number
-   of components and the L2 strength chosen by the mean recall over the emotions on people left out (grouped folds);
+   change and of the texture change; being linear, the components' weights fold into one map
+   per emotion), the numbers of components and the L2 strength chosen by the mean recall over the emotions on people left out (grouped folds);
    prints accuracy and per-class recall on people left out, per source, then fits on all and
    writes the model file (``-o``, default the shipped ``tells/emotion/data/event_model.npz``).
 
@@ -29,21 +30,23 @@ from pathlib import Path
 
 import numpy as np
 
-from tells.emotion.event import POINTS
+from tells.emotion.event import POINTS, texture
 
 
 class _MeshRecorder:
     """A pipeline stage that keeps each frame's pose-normalised mesh (x, y of the face
-    points), for the dump only."""
+    points) and the texture of its crop, for the dump only."""
 
     columns: list[str] = []
 
     def __init__(self):
         self.mesh: dict[int, np.ndarray] = {}
+        self.texture: dict[int, np.ndarray] = {}
 
     def __call__(self, obs) -> dict:
-        if obs.face_id == 0:
+        if obs.face_id == 0 and obs.crop is not None:
             self.mesh[obs.frame] = np.asarray(obs.aligned[:POINTS, :2], np.float32).copy()
+            self.texture[obs.frame] = texture(obs.crop)
         return {}
 
     def finish(self) -> None:
@@ -110,6 +113,8 @@ def _one(job) -> dict:
     rec["cnn_apex"] = av[[row_of[x] for x in top], :7].mean(0).tolist()
     rec["mesh_before"] = np.round(np.mean([meshes.mesh[x] for x in pre], 0).ravel(), 5).tolist()
     rec["mesh_apex"] = np.round(np.mean([meshes.mesh[x] for x in top], 0).ravel(), 5).tolist()
+    for key, frames in (("texture_before", pre), ("texture_apex", top)):
+        rec[key] = np.round(np.mean([meshes.texture[x] for x in frames], 0), 4).tolist()
     rec["emotion_now"] = e["emotion"]
     return rec
 
@@ -151,20 +156,28 @@ def _columns(kind: str) -> np.ndarray:
     return np.arange(len(FEATURE_NAMES) if kind != "aus" else N_AU_FEATURES)
 
 
+#: the per-frame evidence the full model reads through principal components of its change
+BLOCKS = ("mesh", "texture")
+
+
+def _change(recs, block) -> np.ndarray:
+    return np.array([np.subtract(r[f"{block}_apex"], r[f"{block}_before"]) for r in recs])
+
+
 def _design(recs, maps, kind="full"):
-    """Feature matrix: the change features, then (``full``) the mesh change through ``maps``."""
+    """Feature matrix: the change features, then (``full``) the mesh and texture changes
+    through ``maps`` (``{block: components}``)."""
     from tells.emotion.event import change_features
 
     x = np.array([change_features(r["delta"], np.array(r["cnn_on"]), np.array(r["cnn_apex"]))
                   for r in recs])[:, _columns(kind)]
-    if kind == "full" and len(maps):
-        d = np.array([np.subtract(r["mesh_apex"], r["mesh_before"]) for r in recs])
-        x = np.hstack([x, d @ maps.T])
+    if kind == "full":
+        x = np.hstack([x] + [_change(recs, b) @ maps[b].T for b in BLOCKS if len(maps[b])])
     return x
 
 
-def _mesh_basis(recs) -> np.ndarray:
-    d = np.array([np.subtract(r["mesh_apex"], r["mesh_before"]) for r in recs])
+def _basis(recs, block) -> np.ndarray:
+    d = _change(recs, block)
     d = d - d.mean(0)
     _, _, vt = np.linalg.svd(d, full_matrices=False)
     return vt
@@ -210,10 +223,12 @@ SYNTHETIC_WEIGHT = [0.25]
 
 
 def _train(recs, l2, n_pc, kind="full"):
+    """``n_pc``: components of the (mesh, texture) change."""
     from tells.emotion.event import EVENT_EMOTIONS
 
     y = np.array([EVENT_EMOTIONS.index(r["label"]) for r in recs])
-    maps = _mesh_basis(recs)[:n_pc] if kind == "full" else np.zeros((0, 2 * POINTS))
+    maps = {b: _basis(recs, b)[:n] if kind == "full" else np.zeros((0, 1))
+            for b, n in zip(BLOCKS, n_pc, strict=True)}
     x = _design(recs, maps, kind)
     mu, sd = x.mean(0), x.std(0) + 1e-6
     sw = _class_weights(y, len(EVENT_EMOTIONS))[y] * np.array(
@@ -274,7 +289,7 @@ def fit(args) -> None:
 
     SYNTHETIC_WEIGHT[0] = args.synthetic_weight
     loaded = _load(args.feats)
-    recs = [r for r in loaded if "mesh_apex" in r and r["label"] in EVENT_EMOTIONS]
+    recs = [r for r in loaded if "texture_apex" in r and r["label"] in EVENT_EMOTIONS]
     # scored: the real photos as they are (mirrored and warp-made clips only help the fit)
     everything = [r for r in loaded if not r.get("mirror") and not _synthetic(r)]
     scored = np.array([not r.get("mirror") and not _synthetic(r) for r in recs])
@@ -286,19 +301,21 @@ def fit(args) -> None:
         return [r for r, m in zip(recs, mask, strict=True) if m]
 
     best = None
-    for n_pc in [int(v) for v in args.pcs.split(",")]:
+    grid = [(m, t) for m in args.pcs.split(",") for t in args.texture_pcs.split(",")]
+    for n_pc in [(int(m), int(t)) for m, t in grid]:
         for l2 in [float(v) for v in args.l2.split(",")]:
             pred = _cv(recs, l2, n_pc, args.folds)
             line = _summary(sub(scored), pred[scored], everything)
             if warps.any():
                 line += f"; warps {_summary(sub(warps), pred[warps])}"
-            print(f"people left out ({args.folds} folds), pcs {n_pc:3d}, l2 {l2:g}: {line}",
-                  flush=True)
+            print(f"people left out ({args.folds} folds), pcs {n_pc[0]:3d} mesh "
+                  f"{n_pc[1]:3d} texture, l2 {l2:g}: {line}", flush=True)
             acc = _mean_recall(sub(scored), pred[scored])  # every emotion counts the same
             if best is None or acc > best[0]:
                 best = (acc, n_pc, l2, pred)
     _, n_pc, l2, pred = best
-    print(f"chosen: pcs {n_pc}, l2 {l2:g} (mean recall {best[0]:.3f})")
+    print(f"chosen: pcs {n_pc[0]} mesh, {n_pc[1]} texture, l2 {l2:g} "
+          f"(mean recall {best[0]:.3f})")
     for src in sorted({r["source"] for r in everything}):
         for flash in sorted({r["flash"] for r in everything}):
             m = scored & np.array([r["source"] == src and r["flash"] == flash for r in recs])
@@ -310,11 +327,11 @@ def fit(args) -> None:
     n_feat = len(FEATURE_NAMES)
     for kind in ("full", "cnn", "aus"):
         if kind != "full":  # the fallbacks: no mesh change, or no appearance at all
-            pred = _cv(recs, l2, 0, args.folds, kind)
+            pred = _cv(recs, l2, (0, 0), args.folds, kind)
             print(f"  without {'the mesh' if kind == 'cnn' else 'appearance'}, people left "
                   f"out: {_summary(sub(scored), pred[scored], everything)}")
         m = _train(recs, l2, n_pc, kind)
-        # fold the standardisation and the mesh maps into plain linear maps
+        # fold the standardisation and the components into plain linear maps
         w_std = m["w"] / m["sd"][:, None]
         cols = _columns(kind)
         weights = np.zeros((len(EVENT_EMOTIONS), n_feat))
@@ -322,14 +339,18 @@ def fit(args) -> None:
         arrays[f"weights_{kind}"] = weights
         arrays[f"bias_{kind}"] = m["b"] - m["mu"] @ w_std
         if kind == "full":
-            arrays["mesh_weights"] = (w_std[len(cols):].T @ m["maps"]).astype(np.float32)
+            at = len(cols)
+            for b in BLOCKS:
+                k = len(m["maps"][b])
+                arrays[f"{b}_weights"] = (w_std[at:at + k].T @ m["maps"][b]).astype(np.float32)
+                at += k
     np.savez_compressed(
         args.o, classes=np.array(EVENT_EMOTIONS), feature_names=np.array(FEATURE_NAMES),
         **arrays,
         meta=np.array(json.dumps({"clips": len(recs), "people": len({r['subject'] for r in recs}),
                                   "real_clips": int(scored.sum()),
                                   "synthetic_weight": args.synthetic_weight,
-                                  "pcs": n_pc, "l2": l2,
+                                  "pcs": n_pc[0], "texture_pcs": n_pc[1], "l2": l2,
                                   "sources": sorted({r['source'] for r in recs})})))
     print(f"wrote {args.o}")
 
@@ -348,7 +369,9 @@ def main() -> None:
     f = sub.add_parser("fit")
     f.add_argument("feats", nargs="+")
     f.add_argument("--folds", type=int, default=5)
-    f.add_argument("--pcs", default="10,20,30", help="mesh change components to try")
+    f.add_argument("--pcs", default="20,30,40", help="mesh change components to try")
+    f.add_argument("--texture-pcs", default="0,20,40",
+                   help="texture change components to try")
     f.add_argument("--l2", default="0.01,0.03,0.1", help="L2 strengths to try")
     f.add_argument("--synthetic-weight", type=float, default=0.25,
                    help="weight of a warp-made clip (scripts/devset_emotion_warp.py) in the fit")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
+import tells
 from tells.emotion.cnn import CNN_CLASSES, bare_input
 from tells.emotion.event import (
     EVENT_EMOTIONS,
@@ -14,8 +16,11 @@ from tells.emotion.event import (
     name_event,
     one_sided,
     shared_event_model,
+    texture,
 )
+from tells.face.align import crop_template
 from tells.io import provision
+from tells.io.samples import sample_path
 
 
 def _cnn(**probs) -> np.ndarray:
@@ -82,7 +87,7 @@ def test_the_shipped_model_is_the_listed_one_and_a_foreign_file_is_refused(tmp_p
     path = provision.model_path("event_model")
     assert provision.sha256_file(path) == asset.sha256
     m = EventModel(path)
-    assert m.meta["people"] >= 50 and m.project(np.zeros((478, 3))).shape == (7,)
+    assert m.meta["people"] >= 50 and m.project(np.zeros((478, 3)), np.zeros((128, 128), np.uint8)).shape == (7,)
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}
     arrays["feature_names"] = arrays["feature_names"][::-1]
@@ -102,3 +107,21 @@ def test_bare_input_takes_the_box_and_the_whole_tight_crop():
     # a box running off the image edge is padded by replication, not shifted
     edge = bare_input(img, (250.0, 50.0, 100.0, 100.0))
     assert edge.shape == (64, 64) and edge.mean() < 0.0
+
+
+def test_texture_sees_furrows_not_lighting():
+    """The texture evidence is a change of gradients in the aligned crop: a brow furrow (two
+    dark creases between the brows) changes it; the same face lit brighter or with more
+    contrast hardly does, and gray or RGB crops read the same."""
+    crop = tells.analyze_image(sample_path("single_face.jpg"))[0].crop
+    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    base = texture(gray)
+    assert np.array_equal(texture(crop), base)
+    x, y = (int(v) for v in crop_template(gray.shape[0])[9])  # between the brows
+    furrowed = gray.copy()
+    for dx in (-4, 4):
+        cv2.line(furrowed, (x + dx, y - 8), (x + dx, y + 8), int(gray[y, x]) - 60, 1)
+    furrow = np.linalg.norm(texture(furrowed) - base)
+    brighter = np.clip(gray.astype(int) + 12, 0, 255).astype(np.uint8)
+    assert furrow > 0.03 * np.linalg.norm(base)
+    assert np.linalg.norm(texture(brighter) - base) < 0.1 * furrow

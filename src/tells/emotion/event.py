@@ -8,9 +8,11 @@ stern at rest does not make every flash sad or angry:
   corner measures that FACS codes contempt by (unilateral AU14, with or without AU12);
 - the **rise of the appearance CNN's probabilities** from just before the onset to the apex,
   and their level at the apex;
-- the **mesh change**: where the pose-normalised landmarks moved, read by a linear map that the
-  emotion stage applies to every frame (:meth:`EventModel.project`, seven numbers a frame), so
-  the change of those numbers is the mesh change's contribution.
+- the **mesh change**: where the pose-normalised landmarks moved, and the **texture change**:
+  how the gradients of the aligned face crop changed (:func:`texture`, a HOG of the crop: the
+  furrows, wrinkles and folds that come and go with an expression). Both are read by linear
+  maps that the emotion stage applies to every frame (:meth:`EventModel.project`, seven
+  numbers a frame), so the change of those numbers is their contribution.
 
 A multinomial logistic model weighs them, one for each kind of evidence an event can have
 (:class:`EventModel`; :data:`DATA`, listed by ``tells models`` as ``event_model``), fitted
@@ -26,6 +28,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from tells.contract import AU_NUMBERS
@@ -35,6 +38,11 @@ from tells.facs.prototypes import prototype_scores
 DATA = Path(__file__).parent / "data" / "event_model.npz"
 #: mesh points the mesh map reads (the refined mesh's 468 face points; irises follow gaze)
 POINTS = 468
+#: the texture descriptor: a HOG of the aligned crop shrunk to TEXTURE_SIZE², 16-pixel blocks
+#: every 8 pixels, 8-pixel cells, 9 orientations (1,764 numbers)
+TEXTURE_SIZE = 64
+_HOG = cv2.HOGDescriptor((TEXTURE_SIZE, TEXTURE_SIZE), (16, 16), (8, 8), (8, 8), 9)
+TEXTURE_LEN = int(_HOG.getDescriptorSize())
 #: the emotions an event can be named (neutral is not an event's emotion)
 EVENT_EMOTIONS = ["anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise"]
 #: action units whose change is evidence (lip suck and eye closure are too rare or unmeasured
@@ -60,6 +68,15 @@ def one_sided(delta: dict[str, float]) -> float:
     # both corners pulling (a smile) take away from the one-sided reading
     both = min(max(l12, 0.0), max(r12, 0.0))
     return float(np.clip((max(left, right) - 0.5 * both) / 2.0, 0.0, 1.0))
+
+
+def texture(crop: np.ndarray) -> np.ndarray:
+    """(TEXTURE_LEN,) float32 gradient-orientation histogram of an aligned face crop
+    (:attr:`tells.face.FaceObservation.crop`, gray or RGB uint8)."""
+    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
+    if gray.shape[0] != TEXTURE_SIZE:
+        gray = cv2.resize(gray, (TEXTURE_SIZE, TEXTURE_SIZE), interpolation=cv2.INTER_AREA)
+    return _HOG.compute(np.ascontiguousarray(gray)).ravel()
 
 
 def change_features(delta: dict[str, float], cnn_onset: np.ndarray | None,
@@ -93,6 +110,7 @@ class EventModel:
     mesh_weights : (emotions, 2·POINTS) the full model's map from the aligned mesh's x, y to
         scores; an event's mesh evidence is its projection at the apex minus the one before
         the onset.
+    texture_weights : (emotions, TEXTURE_LEN) the same for the crop's :func:`texture`.
     meta : how it was fitted (clips, people, sources, regularisation).
     """
 
@@ -105,15 +123,27 @@ class EventModel:
             self.weights = {k: z[f"weights_{k}"].astype(np.float64) for k in self.KINDS}
             self.bias = {k: z[f"bias_{k}"].astype(np.float64) for k in self.KINDS}
             self.mesh_weights = z["mesh_weights"].astype(np.float32)
+            self.texture_weights = z["texture_weights"].astype(np.float32)
             self.meta = json.loads(str(z["meta"]))
         if classes != EVENT_EMOTIONS or names != FEATURE_NAMES:
             raise ValueError(f"{path}: made for other classes or features than this tells")
         if self.mesh_weights.shape != (len(EVENT_EMOTIONS), 2 * POINTS):
             raise ValueError(f"{path}: mesh weights of shape {self.mesh_weights.shape}")
+        if self.texture_weights.shape != (len(EVENT_EMOTIONS), TEXTURE_LEN):
+            raise ValueError(f"{path}: texture weights of shape {self.texture_weights.shape}")
 
-    def project(self, aligned: np.ndarray) -> np.ndarray:
-        """Seven projections of one aligned mesh ((≥468, ≥2) array), one per emotion."""
+    def project(self, aligned: np.ndarray, crop: np.ndarray) -> np.ndarray:
+        """Seven projections, one per emotion, of one frame's aligned mesh ((≥468, ≥2)
+        array) and aligned crop: :meth:`mesh_scores` + :meth:`texture_scores`."""
+        return self.mesh_scores(aligned) + self.texture_scores(crop)
+
+    def mesh_scores(self, aligned: np.ndarray) -> np.ndarray:
+        """The mesh's part of :meth:`project`."""
         return self.mesh_weights @ np.ascontiguousarray(aligned[:POINTS, :2], np.float32).ravel()
+
+    def texture_scores(self, crop: np.ndarray) -> np.ndarray:
+        """The crop's part of :meth:`project` (its :func:`texture` through the map)."""
+        return self.texture_weights @ texture(crop)
 
     def scores(self, delta: dict[str, float], cnn_onset: np.ndarray | None = None,
                cnn_apex: np.ndarray | None = None,
@@ -143,8 +173,8 @@ def name_event(delta: dict[str, float], cnn_onset: np.ndarray | None = None,
     delta : action-unit change apex − onset (``AU01`` … and ``AU12L/R``, ``AU14L/R``).
     cnn_onset, cnn_apex : the CNN's probabilities over :data:`tells.emotion.cnn.CNN_CLASSES`
         just before the onset and at the apex, or ``None`` when no appearance was recorded.
-    mesh_change : :meth:`EventModel.project` at the apex minus just before the onset, or
-        ``None``.
+    mesh_change : :meth:`EventModel.project` (mesh and texture) at the apex minus just before
+        the onset, or ``None``.
 
     Examples
     --------

@@ -19,7 +19,7 @@ from tells.facs.stage import MAX_FACES, AUStage
 from tells.io.table import Series
 
 #: width of the per-frame record event naming reads: 7 CNN probabilities, then the naming
-#: model's 7 mesh projections
+#: model's 7 projections of the mesh and the crop's texture
 APPEARANCE_WIDTH = 14
 
 
@@ -61,21 +61,25 @@ class EmotionStage:
         if obs.crop is not None:
             self._ahead[obs.face_id] = (obs, submit(self._cnn, obs.crop))
 
-    def _cnn(self, crop: np.ndarray) -> np.ndarray:
+    def _cnn(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The CNN's probabilities and the naming model's texture scores of one crop."""
         with self._lock:
-            return self.cnn(crop)
+            return self.cnn(crop), self.event_model.texture_scores(crop)
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
         ahead = self._ahead.pop(obs.face_id, None)
         # the worker's result if it has started on it (else taken back and run here)
-        cnn = ahead[1].result() if ahead is not None and not ahead[1].cancel() else None
-        if cnn is None or ahead[0] is not obs:
-            cnn = self._cnn(obs.crop) if obs.crop is not None else None
-        if cnn is not None:
+        done = ahead[1].result() if ahead is not None and not ahead[1].cancel() else None
+        if done is None or ahead[0] is not obs:
+            done = self._cnn(obs.crop) if obs.crop is not None else None
+        cnn = None
+        if done is not None:
+            cnn, tex = done
             series = self._cnn_series.get(obs.face_id)
             if series is None:
                 series = self._cnn_series[obs.face_id] = Series(APPEARANCE_WIDTH)
-            series.append(obs.frame, np.concatenate([cnn, self.event_model.project(obs.aligned)]))
+            series.append(obs.frame, np.concatenate(
+                [cnn, self.event_model.mesh_scores(obs.aligned) + tex]))
         p = fuse(cnn, prototype_scores(self.aus.latest(obs.face_id)),
                  pose_weight(self.au_weight, obs.pose[1]))
         if self.smooth:
@@ -99,7 +103,7 @@ class EmotionStage:
     def appearance(self, face_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(frame indices, records (N, :data:`APPEARANCE_WIDTH`)) for ``face_id``: per frame
         the raw CNN probabilities over :data:`tells.emotion.cnn.CNN_CLASSES` (unsmoothed,
-        unfused), then the naming model's projections of the mesh
+        unfused), then the naming model's projections of the mesh and texture
         (:meth:`tells.emotion.event.EventModel.project`): what event naming reads."""
         s = self._cnn_series.get(face_id)
         return s.arrays() if s else (np.zeros(0, np.int64),
