@@ -284,6 +284,31 @@ def _mean_recall(recs, pred) -> float:
     return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
 
+def _by_agreement(recs, scored, pred, info) -> None:
+    """People-out accuracy on the real TFEID photos by the share of the database's observers
+    who named the posed emotion (``Image_info.xls``; scripts/devset_tfeid.py reads it)."""
+    import sys
+
+    from tells.emotion.event import EVENT_EMOTIONS
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from devset_tfeid import _agreement
+
+    shares = _agreement(Path(info))
+    rows = []
+    for r, p, s in zip(recs, pred, scored, strict=True):
+        photo = r["item"].split("/")[-1].split("_")[-1]
+        share = shares.get(photo, {}).get(r["label"])
+        if s and r["source"] == "tfeid" and share is not None:
+            rows.append((share, p == EVENT_EMOTIONS.index(r["label"])))
+    share, ok = np.array([x[0] for x in rows]), np.array([x[1] for x in rows])
+    for lo, hi in [(0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)]:
+        m = (share >= lo) & (share < hi)
+        if m.any():
+            print(f"  tfeid, observers agreeing {lo:.1f}-{min(hi, 1.0):.1f}: "
+                  f"{ok[m].mean():.3f} of {m.sum()}")
+
+
 def fit(args) -> None:
     from tells.emotion.event import EVENT_EMOTIONS, FEATURE_NAMES
 
@@ -323,6 +348,8 @@ def fit(args) -> None:
             if every:
                 print(f"  {src} {flash}s, people left out: "
                       f"{_summary(sub(m), pred[m], every)}")
+    if args.tfeid_info:
+        _by_agreement(recs, scored, pred, args.tfeid_info)
     arrays = {}
     n_feat = len(FEATURE_NAMES)
     for kind in ("full", "cnn", "aus"):
@@ -375,6 +402,8 @@ def main() -> None:
     f.add_argument("--l2", default="0.01,0.03,0.1", help="L2 strengths to try")
     f.add_argument("--synthetic-weight", type=float, default=0.25,
                    help="weight of a warp-made clip (scripts/devset_emotion_warp.py) in the fit")
+    f.add_argument("--tfeid-info", help="TFEID's Image_info.xls: also print accuracy on its "
+                   "photos by how many of the database's observers named the posed emotion")
     f.add_argument("-o", default=str(Path(__file__).resolve().parents[1]
                                      / "src/tells/emotion/data/event_model.npz"))
     f.set_defaults(fn=fit)
