@@ -325,6 +325,17 @@ def fit(args) -> None:
     def sub(mask):
         return [r for r, m in zip(recs, mask, strict=True) if m]
 
+    if args.warps_only:  # nothing learned from the real photos: they are all a test set
+        train = [r for r in recs if _synthetic(r)]
+        n_pc = tuple(int(v.split(",")[0]) for v in (args.pcs, args.texture_pcs))
+        l2 = float(args.l2.split(",")[0])
+        SYNTHETIC_WEIGHT[0] = 1.0
+        for kind in ("full", "aus"):
+            pred = _predict(_train(train, l2, n_pc, kind), sub(scored))
+            print(f"fitted on {len(train)} warp-made clips only ({kind}), every real clip: "
+                  f"{_summary(sub(scored), pred, everything)}")
+        return
+
     best = None
     grid = [(m, t) for m in args.pcs.split(",") for t in args.texture_pcs.split(",")]
     for n_pc in [(int(m), int(t)) for m, t in grid]:
@@ -404,6 +415,9 @@ def main() -> None:
                    help="weight of a warp-made clip (scripts/devset_emotion_warp.py) in the fit")
     f.add_argument("--tfeid-info", help="TFEID's Image_info.xls: also print accuracy on its "
                    "photos by how many of the database's observers named the posed emotion")
+    f.add_argument("--warps-only", action="store_true",
+                   help="fit on the warp-made clips alone (the first --pcs, --texture-pcs, "
+                   "--l2) and score every real clip with it; writes nothing")
     f.add_argument("-o", default=str(Path(__file__).resolve().parents[1]
                                      / "src/tells/emotion/data/event_model.npz"))
     f.set_defaults(fn=fit)
