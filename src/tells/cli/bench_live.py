@@ -21,8 +21,8 @@ def configure(p) -> None:
     p.add_argument("--delay", type=float, default=None, help="decision delay (default 0.3 s)")
     p.add_argument("--one-face", action="store_true", help="skip the four-face run")
     p.add_argument("--queue", type=int, default=None, metavar="N",
-                   help="frames that may wait before the oldest is dropped (as tells live "
-                        "--queue; default: tells live's)")
+                   help="frames that may wait before one is dropped (as tells live --queue; "
+                        "default: tells live's)")
     p.add_argument("--keep", type=Path, default=None, help="keep the test videos here")
     add_output_flags(p)
     p.set_defaults(handler=_handler)

@@ -44,9 +44,9 @@ def register(sub) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="capture rate of cameras and screens")
     p.add_argument("--max-faces", type=int, default=None, help="faces to follow (default 8)")
     p.add_argument("--queue", type=int, default=None,
-                   help="frames that may wait for analysis before the oldest is dropped "
-                        "(default 2; a --file without --realtime waits instead: nothing is "
-                        "dropped)")
+                   help="frames that may wait for analysis before one is dropped, chosen "
+                        "to thin the frames evenly (default 6; a --file without --realtime "
+                        "waits instead: nothing is dropped)")
     view = p.add_mutually_exclusive_group()
     view.add_argument("--open", action="store_true", help="open the live page in the browser")
     view.add_argument("--no-view", action="store_true",

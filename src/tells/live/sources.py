@@ -1,10 +1,12 @@
 """Live capture: cameras, the screen or one window, network streams and files played at their
 own pace, all through PyAV (FFmpeg), read in a capture thread into a bounded queue.
 
-When analysis falls behind, the oldest waiting frame is dropped at the source (the queue never
-grows) and counted. Every frame keeps its capture time: ``Frame.t`` is the source's
-presentation time (PTS, seconds from the first frame) and :attr:`Capture.captured_at` holds
-the ``time.monotonic()`` at which it was captured (for a paced file: when it was due).
+When analysis falls behind, a waiting frame is dropped at the source (the queue never grows)
+and counted: the one whose loss leaves the shortest hole in the frames analysed, so that they
+thin out evenly instead of leaving a hole as long as the time analysis was behind. Every
+frame keeps its capture time: ``Frame.t`` is the source's presentation time (PTS, seconds
+from the first frame) and :attr:`Capture.captured_at` holds the ``time.monotonic()`` at which
+it was captured (for a paced file: when it was due).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from tells.errors import InputError
 from tells.io.frames import Frame, SourceInfo
 from tells.io.video import VideoSource, check_input_file
 
-#: frames that may wait for analysis before the oldest is dropped
-DEFAULT_QUEUE = 2
+#: frames that may wait for analysis before one is dropped (enough to thin a stall evenly)
+DEFAULT_QUEUE = 6
 
 
 class DeviceSource(VideoSource):
@@ -53,8 +55,15 @@ class DeviceSource(VideoSource):
 
 
 class _DropQueue:
-    """Bounded hand-over between the capture thread and analysis: a full queue drops its
-    oldest frame (``drop=True``) or makes the producer wait (``drop=False``)."""
+    """Bounded hand-over between the capture thread and analysis: a full queue drops a frame
+    (``drop=True``) or makes the producer wait (``drop=False``).
+
+    The frame dropped is the waiting one whose loss leaves the shortest hole in the frames
+    analysed (between the frames before and after it; the frame taken last counts as the one
+    before the oldest; of equal holes the oldest), never the newest: when analysis falls
+    behind, the frames it gets are thinned evenly over the time it was behind instead of
+    cut to the last few, so a face's rows keep no hole longer than they must (the spotter
+    treats a hole over ``SpotParams.gap_s`` as a break in the track)."""
 
     def __init__(self, size: int, drop: bool):
         self.items: deque = deque()
@@ -63,22 +72,35 @@ class _DropQueue:
         self.dropped: list[int] = []  # indices of dropped frames not yet taken
         self.n_dropped = 0
         self.closed = False
+        self.last_t: float | None = None  # time of the frame taken last
 
     def put(self, item) -> None:
         with self.cond:
             while not self.drop and len(self.items) >= self.size and not self.closed:
                 self.cond.wait(0.1)
             if len(self.items) >= self.size:
-                self.dropped.append(self.items.popleft().index)
+                k = self._victim(item.t)
+                self.dropped.append(self.items[k].index)
+                del self.items[k]
                 self.n_dropped += 1
             self.items.append(item)
             self.cond.notify_all()
+
+    def _victim(self, new_t: float) -> int:
+        """Position of the waiting frame to drop for a new one at ``new_t``."""
+        if self.last_t is None:  # nothing analysed yet: no hole to leave
+            return 0
+        times = [self.last_t] + [f.t for f in self.items] + [new_t]
+        holes = [times[i + 2] - times[i] for i in range(len(self.items))]
+        return holes.index(min(holes))
 
     def get(self):
         with self.cond:
             while not self.items and not self.closed:
                 self.cond.wait(0.1)
             item = self.items.popleft() if self.items else None
+            if item is not None:
+                self.last_t = item.t
             self.cond.notify_all()
             return item
 
