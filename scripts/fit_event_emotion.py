@@ -407,10 +407,10 @@ def main() -> None:
     f = sub.add_parser("fit")
     f.add_argument("feats", nargs="+")
     f.add_argument("--folds", type=int, default=5)
-    f.add_argument("--pcs", default="20,30,40", help="mesh change components to try")
-    f.add_argument("--texture-pcs", default="0,20,40",
+    f.add_argument("--pcs", default="40,50", help="mesh change components to try")
+    f.add_argument("--texture-pcs", default="10,20",
                    help="texture change components to try")
-    f.add_argument("--l2", default="0.01,0.03,0.1", help="L2 strengths to try")
+    f.add_argument("--l2", default="0.01", help="L2 strengths to try")
     f.add_argument("--synthetic-weight", type=float, default=0.25,
                    help="weight of a warp-made clip (scripts/devset_emotion_warp.py) in the fit")
     f.add_argument("--tfeid-info", help="TFEID's Image_info.xls: also print accuracy on its "
