@@ -11,8 +11,9 @@ stern at rest does not make every flash sad or angry:
 - the **mesh change**: where the pose-normalised landmarks moved, and the **texture change**:
   how the gradients of the aligned face crop changed (:func:`texture`, a HOG of the crop: the
   furrows, wrinkles and folds that come and go with an expression). Both are read by linear
-  maps that the emotion stage applies to every frame (:meth:`EventModel.project`, seven
-  numbers a frame), so the change of those numbers is their contribution.
+  maps that the emotion stage applies to every frame (:meth:`EventModel.mesh_scores` plus
+  :meth:`EventModel.texture_scores`, seven numbers a frame), so the change of those numbers
+  is their contribution.
 
 A multinomial logistic model weighs them, one for each kind of evidence an event can have
 (:class:`EventModel`; :data:`DATA`, listed by ``tells models`` as ``event_model``), fitted
@@ -132,17 +133,13 @@ class EventModel:
         if self.texture_weights.shape != (len(EVENT_EMOTIONS), TEXTURE_LEN):
             raise ValueError(f"{path}: texture weights of shape {self.texture_weights.shape}")
 
-    def project(self, aligned: np.ndarray, crop: np.ndarray) -> np.ndarray:
-        """Seven projections, one per emotion, of one frame's aligned mesh ((≥468, ≥2)
-        array) and aligned crop: :meth:`mesh_scores` + :meth:`texture_scores`."""
-        return self.mesh_scores(aligned) + self.texture_scores(crop)
-
     def mesh_scores(self, aligned: np.ndarray) -> np.ndarray:
-        """The mesh's part of :meth:`project`."""
+        """Seven projections, one per emotion, of one frame's aligned mesh ((≥468, ≥2)
+        array); a frame's evidence is this plus :meth:`texture_scores` of its crop."""
         return self.mesh_weights @ np.ascontiguousarray(aligned[:POINTS, :2], np.float32).ravel()
 
     def texture_scores(self, crop: np.ndarray) -> np.ndarray:
-        """The crop's part of :meth:`project` (its :func:`texture` through the map)."""
+        """Seven projections of one frame's aligned crop (its :func:`texture`)."""
         return self.texture_weights @ texture(crop)
 
     def scores(self, delta: dict[str, float], cnn_onset: np.ndarray | None = None,
@@ -173,8 +170,9 @@ def name_event(delta: dict[str, float], cnn_onset: np.ndarray | None = None,
     delta : action-unit change apex − onset (``AU01`` … and ``AU12L/R``, ``AU14L/R``).
     cnn_onset, cnn_apex : the CNN's probabilities over :data:`tells.emotion.cnn.CNN_CLASSES`
         just before the onset and at the apex, or ``None`` when no appearance was recorded.
-    mesh_change : :meth:`EventModel.project` (mesh and texture) at the apex minus just before
-        the onset, or ``None``.
+    mesh_change : the frame's evidence (:meth:`EventModel.mesh_scores` plus
+        :meth:`EventModel.texture_scores`) at the apex minus just before the onset, or
+        ``None``.
 
     Examples
     --------

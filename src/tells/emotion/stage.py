@@ -63,8 +63,9 @@ class EmotionStage:
 
     def _cnn(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The CNN's probabilities and the naming model's texture scores of one crop."""
-        with self._lock:
-            return self.cnn(crop), self.event_model.texture_scores(crop)
+        with self._lock:  # the CNN's interpreter only: the texture needs no lock
+            probs = self.cnn(crop)
+        return probs, self.event_model.texture_scores(crop)
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
         ahead = self._ahead.pop(obs.face_id, None)
@@ -104,7 +105,8 @@ class EmotionStage:
         """(frame indices, records (N, :data:`APPEARANCE_WIDTH`)) for ``face_id``: per frame
         the raw CNN probabilities over :data:`tells.emotion.cnn.CNN_CLASSES` (unsmoothed,
         unfused), then the naming model's projections of the mesh and texture
-        (:meth:`tells.emotion.event.EventModel.project`): what event naming reads."""
+        (:meth:`~tells.emotion.event.EventModel.mesh_scores` plus
+        :meth:`~tells.emotion.event.EventModel.texture_scores`): what event naming reads."""
         s = self._cnn_series.get(face_id)
         return s.arrays() if s else (np.zeros(0, np.int64),
                                      np.zeros((0, APPEARANCE_WIDTH), np.float32))

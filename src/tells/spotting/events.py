@@ -5,7 +5,7 @@ the emotion displayed around the event, and leakage.
   ``SpotParams.active``, FACS style with intensity letters (A trace … E maximum) and L/R for
   one-sided lip corner units (``R12A+R14A``).
 - ``emotion``: named from what changed between the onset and the apex (the AU changes, the
-  rise of the raw CNN probabilities, the mesh change) by :mod:`tells.emotion.event`;
+  rise of the raw CNN probabilities, the mesh and texture change) by :mod:`tells.emotion.event`;
   ``emotion_probability`` is its share.
 - ``displayed_emotion``: the most probable emotion over ±2 s around the event, outside it.
 - ``leakage``: the face displayed a different, non-neutral emotion around the event (a flash
@@ -44,7 +44,7 @@ def has_au_columns(frames: pd.DataFrame) -> bool:
 
 def _appearance(fidx: np.ndarray, face: pd.DataFrame, appearance) -> np.ndarray | None:
     """Appearance records aligned with the face's rows: the emotion stage's (raw CNN
-    probabilities over :data:`CNN_CLASSES`, then the naming model's mesh projections) when
+    probabilities over :data:`CNN_CLASSES`, then the naming model's mesh and texture projections) when
     given, else the table's fused columns (CNN classes only)."""
     if appearance is not None and len(appearance[0]):
         af, av = appearance
