@@ -125,3 +125,79 @@ def test_errors_are_one_line(pair, tmp_path, capsys):
     (tmp_path / "empty.csv").write_text("")
     assert "empty" in _error(["--openface", str(tmp_path / "empty.csv"),
                               str(root / "frames.csv")], capsys)
+
+
+def test_pick_frames_takes_the_largest_disagreements_apart_in_time():
+    from tells.cli.agreement_frames import pick_frames
+
+    n = 100
+    t = np.full(n, 1.0)
+    o = np.full(n, 1.0)
+    t[40], t[41] = 4.0, 3.9      # tells higher at 40; 41 is its neighbour (0.04 s later)
+    t[70] = 3.0                  # tells higher again, 1.2 s later
+    o[10] = 3.5                  # OpenFace higher
+    o[12] = 1.8                  # less than one step apart: not a disagreement
+    t[90], o[90] = 0.0, 0.2      # both lowest
+    m = pd.DataFrame({"frame": np.arange(n), "timestamp": np.arange(n) / 25.0,
+                      "AU04_r_t": t, "AU04_r_of": o})
+    p = pick_frames(m, "AU04", per_side=5)
+    assert [r["frame"] for r in p["tells_higher"]] == [40, 70]
+    assert [r["frame"] for r in p["openface_higher"]] == [10]
+    assert p["rest"][0]["frame"] == 90
+    assert p["tells_higher"][0]["tells"] == 4.0 and p["tells_higher"][0]["openface"] == 1.0
+    assert [r["frame"] for r in pick_frames(m, "AU04", per_side=1)["tells_higher"]] == [40]
+
+
+def test_show_draws_the_disagreeing_frames_from_the_video(wolfgang, wolfgang_analysis,
+                                                          tmp_path, capsys):
+    """A coder that agrees with tells except on two planted frames: the sheet shows those
+    two, each a face cut from the video."""
+    import cv2
+
+    from tells.face.still import find_faces
+    from tells.trainer.images import read_rgb
+
+    df = wolfgang_analysis.frames
+    df = df[(df["face_id"] == 0) & (df["success"] == 1)]
+    df.to_csv(tmp_path / "frames.csv", index=False)
+    frames = df["frame"].to_numpy()
+    a12 = df["AU12_r"].to_numpy(float).copy()
+    hi = int(np.argmax(a12))
+    assert a12[hi] >= 2.0                  # the woman's lips stretch while she cries
+    lo = int(np.argmin(np.where(np.abs(np.arange(len(a12)) - hi) > 50, a12, np.inf)))
+    up, down = int(frames[lo]), int(frames[hi])
+    of12 = a12.copy()
+    of12[lo] += 3.0                        # the other coder sees a smile tells does not
+    of12[hi] = 0.0                         # and none where tells reads the most
+    write_openface(tmp_path / "of.csv", frames + 1, {"AU12_r": of12})
+    assert main(["eval", "agreement", "--openface", str(tmp_path / "of.csv"),
+                 str(tmp_path / "frames.csv"), "--show", str(tmp_path / "sheets"),
+                 "--video", str(wolfgang), "--au", "AU12", "--per-side", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    sheet = out["sheets"]["AU12"]
+    assert [r["frame"] for r in sheet["openface_higher"]] == [up]
+    assert [r["frame"] for r in sheet["tells_higher"]] == [down]
+    img = read_rgb(sheet["file"])
+    # the openface-higher tile: third strip, below the title (30), the strip heads (24 each)
+    # and the two tiles above it with their two-line captions (168 + 42)
+    head = 30 + 3 * 24 + 2 * (168 + 42)
+    assert img.shape[0] == head + 168 + 42
+    tile = np.ascontiguousarray(img[head:head + 168, :168])
+    assert tile.std() > 20
+    faces = find_faces(cv2.resize(tile, (336, 336)))
+    assert len(faces) == 1
+
+
+def test_show_needs_the_video(pair, capsys):
+    root, *_ = pair
+    assert "--show needs --video" in _error(["--openface", str(root / "of.csv"), str(root),
+                                             "--show", str(root / "s")], capsys)
+    show = ["--show", str(root / "s"), "--video", str(root / "of.csv")]
+    assert "no height, width, x, y column" in _error(
+        ["--openface", str(root / "of.csv"), str(root), *show], capsys)
+    df = pd.read_csv(root / "frames.csv").assign(x=10.0, y=10.0, width=50.0, height=50.0)
+    df.to_csv(root / "boxed.csv", index=False)
+    assert "AU99 not in both" in _error(["--openface", str(root / "of.csv"),
+                                         str(root / "boxed.csv"), *show, "--au", "AU99"],
+                                        capsys)
+    assert not (root / "s").exists()

@@ -61,6 +61,18 @@ def register(kinds) -> None:
     p.add_argument("--frame-base", type=int, default=1, choices=[0, 1],
                    help="first frame number of the OpenFace table (default 1, as "
                    "FeatureExtraction writes; tells starts at 0)")
+    p.add_argument("--show", type=Path, metavar="DIR",
+                   help="also write DIR/AUxx.png per action unit: the frames where tells reads "
+                   "it highest above OpenFace, where OpenFace reads it highest above tells "
+                   "(by one intensity step or more, at least 0.5 s apart), and the frame both "
+                   "read lowest, cut from --video, to judge who is right")
+    p.add_argument("--video", type=Path, metavar="VIDEO",
+                   help="the video both tables were made from (needed by --show)")
+    p.add_argument("--au", metavar="LIST",
+                   help="units to show, e.g. AU01,AU17 (default: those with r below 0.5 "
+                   "or undefined)")
+    p.add_argument("--per-side", type=int, default=5, metavar="N",
+                   help="frames per side of a disagreement on a sheet (default 5)")
     add_output_flags(p)
     p.set_defaults(handler=run)
 
@@ -129,7 +141,7 @@ def _stats(t: np.ndarray, o: np.ndarray) -> dict:
 
 
 def agreement(openface: pd.DataFrame, tells: pd.DataFrame, face_id: int | None = None,
-              frame_base: int = 1) -> dict:
+              frame_base: int = 1, matched: list | None = None) -> dict:
     """Per-AU agreement of tells' intensities with an OpenFace table (see the module doc).
 
     Parameters
@@ -139,6 +151,9 @@ def agreement(openface: pd.DataFrame, tells: pd.DataFrame, face_id: int | None =
     tells : tells' per-frame table.
     face_id : tells face to compare; default the one seen in most successful frames.
     frame_base : number of OpenFace's first frame (1 for FeatureExtraction).
+    matched : if a list, the matched table is appended to it (tells' frame numbers; columns
+        ``AUxx_r_t`` tells, ``AUxx_r_of`` OpenFace, and tells' ``timestamp`` and box where
+        it has them), for :func:`tells.cli.agreement_frames.pick_frames`.
 
     Raises
     ------
@@ -161,7 +176,9 @@ def agreement(openface: pd.DataFrame, tells: pd.DataFrame, face_id: int | None =
     of["frame"] = pd.to_numeric(of["frame"], errors="coerce") - frame_base
     tl["frame"] = pd.to_numeric(tl["frame"], errors="coerce")
     cols = [f"AU{a}_r" for a in common]
-    m = of[["frame", *cols]].merge(tl[["frame", *cols]], on="frame", suffixes=("_of", "_t"))
+    extra = [c for c in ("timestamp", "x", "y", "width", "height") if c in tl.columns]
+    m = of[["frame", *cols]].merge(tl[["frame", *cols, *extra]], on="frame",
+                                   suffixes=("_of", "_t"))
     if m.empty:
         raise InputError(
             f"no frame where both found the face (OpenFace frames {_span(of['frame'] + frame_base)}"
@@ -173,6 +190,8 @@ def agreement(openface: pd.DataFrame, tells: pd.DataFrame, face_id: int | None =
         if len(pair):
             aus[f"AU{a}"] = _stats(pair.iloc[:, 0].to_numpy(float), pair.iloc[:, 1].to_numpy(float))
     rs = [v["r"] for v in aus.values() if v["r"] is not None]
+    if matched is not None:
+        matched.append(m)
     return {"face_id": face_id, "frame_base": frame_base, "n_frames": int(len(m)),
             "aus": aus, "mean_r": float(np.mean(rs)) if rs else None}
 
@@ -183,14 +202,47 @@ def _span(s: pd.Series) -> str:
 
 
 def run(args) -> int:
+    if args.show is not None and args.video is None:
+        raise InputError("--show needs --video: the video the tables were made from")
+    if args.per_side < 1:
+        raise InputError("--per-side must be at least 1")
+    matched: list[pd.DataFrame] = []
     result = agreement(read_openface(args.openface), read_tells(args.frames),
-                       face_id=args.face_id, frame_base=args.frame_base)
+                       face_id=args.face_id, frame_base=args.frame_base, matched=matched)
     result = {"openface": str(args.openface), "frames": str(args.frames), **result}
+    if args.show is not None:
+        result["sheets"] = _show(args, result, matched[0])
     if args.json:
         print_json(result)
     else:
         print(format_table(result))
+        for au, s in result.get("sheets", {}).items():
+            print(f"{au}: {s['file']} (tells higher on {len(s['tells_higher'])} frames, "
+                  f"OpenFace higher on {len(s['openface_higher'])})")
     return 0
+
+
+def _show(args, result: dict, m: pd.DataFrame) -> dict:
+    """Pick and draw the frames of each unit's disagreement (``--show``)."""
+    from tells.cli.agreement_frames import pick_frames, write_sheets
+    from tells.io.video import check_input_file
+
+    video = check_input_file(args.video)
+    missing = {"timestamp", "x", "y", "width", "height"} - set(m.columns)
+    if missing:
+        raise InputError(f"{args.frames}: no {', '.join(sorted(missing))} column "
+                         "(a tells per-frame table has them)")
+    if args.au:
+        aus = [a.strip().upper() for a in args.au.split(",") if a.strip()]
+        unknown = [a for a in aus if a not in result["aus"]]
+        if unknown:
+            raise InputError(f"--au: {', '.join(unknown)} not in both tables (there: "
+                             f"{', '.join(result['aus'])})")
+    else:
+        aus = [a for a, s in result["aus"].items() if s["r"] is None or s["r"] < 0.5]
+    picks = {a: pick_frames(m, a, per_side=args.per_side) for a in aus}
+    files = write_sheets(video, m, picks, args.show) if picks else []
+    return {a: {"file": str(f), **picks[a]} for a, f in zip(aus, files, strict=True)}
 
 
 def format_table(result: dict) -> str:
