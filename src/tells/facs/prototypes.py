@@ -67,13 +67,32 @@ def prototype_scores(aus: dict[str, float]) -> dict[str, float]:
     >>> max(s, key=s.get)
     'happiness'
     """
+    get = aus.get
     out = {}
-    for emo, weights in PROTOTYPES.items():
-        score = sum(w * _evidence(aus, k) for k, w in weights.items())
-        score -= sum(w * _evidence(aus, k) for k, w in AGAINST.get(emo, {}).items())
+    for emo, weights, against in _PLAN:
+        # the same terms in the same order as ``sum(w * _evidence(aus, k) ...)`` over the
+        # tables, without splitting the keys and calling per term on every frame
+        score = sum([w * (min(1.0, get(keys[0], 0.0) / 3.0) if len(keys) == 1
+                          else max([min(1.0, get(k, 0.0) / 3.0) for k in keys]))
+                     for w, keys in weights])
+        if against:  # (subtracting an empty sum, the integer 0, changes no float)
+            score -= sum([w * (min(1.0, get(keys[0], 0.0) / 3.0) if len(keys) == 1
+                               else max([min(1.0, get(k, 0.0) / 3.0) for k in keys]))
+                          for w, keys in against])
         out[emo] = _unit(score)
     out["contempt"] = contempt_score(aus)
     return out
+
+
+def _terms(weights: dict[str, float]) -> tuple[tuple[float, tuple[str, ...]], ...]:
+    """``(weight, alternative action units)`` of a table of :data:`PROTOTYPES` or
+    :data:`AGAINST`, in its order (what :func:`_evidence` splits ``key`` into)."""
+    return tuple((w, tuple(k.split("|"))) for k, w in weights.items())
+
+
+#: :func:`prototype_scores`' plan: (emotion, its terms, the terms against it)
+_PLAN = tuple((emo, _terms(weights), _terms(AGAINST.get(emo, {})))
+              for emo, weights in PROTOTYPES.items())
 
 
 #: EMFACS prototypes in FACS notation (DESIGN.md); disgust has variants 9+17 and 10+17

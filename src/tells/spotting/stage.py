@@ -14,9 +14,37 @@ from tells.spotting.regions import REGION_LANDMARKS, REGIONS
 N_FEATURES = 2 * len(REGIONS)
 
 
+def _region_gather() -> tuple[np.ndarray, list[int], np.ndarray, np.ndarray]:
+    """For :func:`region_positions`: the regions longest first, as a (R, longest) landmark
+    index table (shorter rows padded, the padding never read), how many regions are longer
+    than each position, each region's landmark count, and the order back to :data:`REGIONS`."""
+    order = sorted(range(len(REGIONS)), key=lambda i: -len(REGION_LANDMARKS[REGIONS[i]]))
+    lengths = [len(REGION_LANDMARKS[REGIONS[i]]) for i in order]
+    table = np.zeros((len(order), lengths[0]), np.intp)
+    for row, i in enumerate(order):
+        table[row, :lengths[row]] = REGION_LANDMARKS[REGIONS[i]]
+    longer = [sum(n > k for n in lengths) for k in range(lengths[0])]
+    return table, longer, np.array(lengths, np.float64)[:, None], np.argsort(order)
+
+
+_TABLE, _LONGER, _COUNTS, _BACK = _region_gather()
+
+
 def region_positions(aligned: np.ndarray) -> np.ndarray:
-    """(2 R,) mean head-frame (x, y) of each region's landmarks."""
-    return np.concatenate([aligned[REGION_LANDMARKS[r], :2].mean(0) for r in REGIONS])
+    """(2 R,) mean head-frame (x, y) of each region's landmarks.
+
+    Exactly ``np.concatenate([aligned[REGION_LANDMARKS[r], :2].mean(0) for r in REGIONS])``
+    (``mean(0)`` adds the rows one after the other, then divides by the count), from one
+    gather and a few whole-table additions instead of 13 small means."""
+    aligned = np.asarray(aligned)
+    if aligned.dtype != np.float64:  # (the pipeline's is float64) numpy's own way
+        return np.concatenate([aligned[REGION_LANDMARKS[r], :2].mean(0) for r in REGIONS])
+    g = aligned[:, :2][_TABLE]  # (R, longest, 2)
+    total = g[:, 0].copy()
+    for k in range(1, g.shape[1]):
+        m = _LONGER[k]
+        total[:m] += g[:m, k]
+    return (total / _COUNTS)[_BACK].ravel()
 
 
 class MotionStage:
