@@ -230,6 +230,9 @@ def give_back(det: FaceDetector) -> None:
 # One serialised NormalizedLandmark holding x, y, z: tag, length 15, then three tagged floats.
 _LANDMARK_WIRE = np.dtype([("tag", "u1"), ("len", "u1"), ("tx", "u1"), ("x", "<f4"),
                            ("ty", "u1"), ("y", "<f4"), ("tz", "u1"), ("z", "<f4")])
+#: where in such a record its tag and length bytes are, and what they must be
+_WIRE_TAG_AT = np.array([_LANDMARK_WIRE.fields[f][1] for f in ("tag", "len", "tx", "ty", "tz")])
+_WIRE_TAGS = np.array([0x0A, 15, 0x0D, 0x15, 0x1D], np.uint8)
 
 
 def landmarks_array(buf: bytes) -> np.ndarray:
@@ -239,9 +242,10 @@ def landmarks_array(buf: bytes) -> np.ndarray:
     objects); falls back to parsing if the wire layout is not the plain x, y, z one.
     """
     if len(buf) % _LANDMARK_WIRE.itemsize == 0:
-        rec = np.frombuffer(buf, dtype=_LANDMARK_WIRE)
-        if (rec["tag"] == 0x0A).all() and (rec["len"] == 15).all() and (
-                rec["tx"] == 0x0D).all() and (rec["ty"] == 0x15).all() and (rec["tz"] == 0x1D).all():
+        # the five tag and length bytes of every record checked in one comparison
+        raw = np.frombuffer(buf, np.uint8).reshape(-1, _LANDMARK_WIRE.itemsize)
+        if (raw[:, _WIRE_TAG_AT] == _WIRE_TAGS).all():
+            rec = np.frombuffer(buf, dtype=_LANDMARK_WIRE)
             return np.stack([rec["x"], rec["y"], rec["z"]], axis=1)
     from mediapipe.framework.formats import landmark_pb2
 
@@ -281,9 +285,7 @@ class FaceMesher(_FrameGraph):
         self._warm = True
         h, w = self._size
         arr = landmarks_array(found[0])
-        arr[:, 0] *= w
-        arr[:, 1] *= h
-        arr[:, 2] *= w
+        arr *= np.array([w, h, w], arr.dtype)  # (the same products as column by column)
         return arr
 
 

@@ -83,7 +83,7 @@ def dense_template(au: str, size: int = 128) -> np.ndarray:
 
 def _pool(a: np.ndarray) -> np.ndarray:
     n = a.shape[0] // POOL
-    return cv2.resize(a.astype(np.float32), (n, n), interpolation=cv2.INTER_AREA)
+    return cv2.resize(a.astype(np.float32, copy=False), (n, n), interpolation=cv2.INTER_AREA)
 
 
 @lru_cache(maxsize=2)
@@ -147,13 +147,42 @@ def _diag(gram: np.ndarray) -> np.ndarray:
     return gram.diagonal()
 
 
+#: per Gram matrix (by identity) and active set (its bytes): the Gram's rows and columns of
+#: those units as :func:`_solve_on` cuts them (the same few active sets come back frame after
+#: frame); each entry holds its Gram, so that id is not reused while it is cached
+_SUB_GRAMS: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _sub_gram(gram: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """``gram[active][:, active]``, cached."""
+    key = (id(gram), active.tobytes())
+    hit = _SUB_GRAMS.get(key)
+    if hit is not None and hit[0] is gram:
+        return hit[1]
+    if len(_SUB_GRAMS) >= 1024:
+        _SUB_GRAMS.clear()
+    sub = gram[active][:, active]
+    _SUB_GRAMS[key] = (gram, sub)
+    return sub
+
+
 def _solve_on(gram: np.ndarray, c: np.ndarray, active: np.ndarray) -> np.ndarray:
     """Least squares on the ``active`` units only (Cholesky solve; the Gram is positive
     definite through its ridge)."""
     z = np.zeros(len(c))
     if active.any():
-        z[active] = dposv(gram[active][:, active], c[active])[1]
+        z[active] = dposv(_sub_gram(gram, active), c[active])[1]
     return z
+
+
+def _solve_positive(gram: np.ndarray, c: np.ndarray,
+                    active: np.ndarray) -> tuple[np.ndarray, bool]:
+    """:func:`_solve_on` for a non-empty ``active`` set, and whether the solution is
+    positive on all of it (``(z[active] > 0).all()``, read off the solve's own output)."""
+    sol = dposv(_sub_gram(gram, active), c[active])[1]
+    z = np.zeros(len(c))
+    z[active] = sol
+    return z, bool((sol > 0).all())
 
 
 def _nonneg_solve(gram: np.ndarray, c: np.ndarray,
@@ -172,32 +201,34 @@ def _nonneg_solve(gram: np.ndarray, c: np.ndarray,
     x = np.zeros(k)
     active = np.zeros(k, bool)
     barred = np.zeros(k, bool)
+    diag = _diag(gram)
+    pairs = _antagonists()
     if start is not None:
         trial = start.copy()
         for _ in range(3):  # the previous frame's units, less those that turn negative
             if not trial.any():
                 break
-            z = _solve_on(gram, c, trial)
-            if (z[trial] > 0).all():
+            z, positive = _solve_positive(gram, c, trial)
+            if positive:
                 x, active = z, trial
                 break
             trial = trial & (z > 0)
     for _ in range(3 * k):
-        for i, j in _antagonists():
+        for i, j in pairs:
             if active[i] and active[j]:
                 weak = j if x[i] >= x[j] else i
                 active[weak], barred[weak], x[weak] = False, True, 0.0
         # what each idle unit would read if added alone; units that would not reach
         # MIN_GAIN (far below any dead zone) are not worth a solve
-        gain = (c - gram @ x) / _diag(gram)
+        gain = (c - gram @ x) / diag
         gain[active | barred] = -np.inf
-        best = int(np.argmax(gain))
+        best = int(gain.argmax())
         if 5.0 * gain[best] <= MIN_GAIN:
             break
         active[best] = True
         for _ in range(k):
-            z = _solve_on(gram, c, active)
-            if (z[active] > 0).all():
+            z, positive = _solve_positive(gram, c, active)
+            if positive:
                 x = z
                 break
             neg = active & (z <= 0)
