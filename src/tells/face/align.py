@@ -25,7 +25,10 @@ def crop_template(size: int) -> np.ndarray:
 def crop_matrix(landmarks: np.ndarray, size: int) -> np.ndarray:
     """2×3 similarity (in-plane) taking source pixels to the canonical crop."""
     s, rot, t = umeyama(landmarks[RIGID_POINTS, :2], None, dst_centred=_template_rigid(size))
-    return np.hstack([s * rot, t[:, None]])
+    m = np.empty((2, 3))  # np.hstack([s * rot, t[:, None]]) without its wrapper
+    m[:, :2] = s * rot
+    m[:, 2] = t
+    return m
 
 
 @lru_cache(maxsize=8)

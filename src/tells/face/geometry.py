@@ -11,6 +11,7 @@ Zero pose means the face looks straight at the camera with the forehead-chin lin
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -92,15 +93,59 @@ def umeyama(src: np.ndarray, dst: np.ndarray, scale: bool = True, *, src_centred
     mu_s, a = src_centred if src_centred is not None else centred(src)
     mu_d, b = dst_centred if dst_centred is not None else centred(dst)
     cov = b.T @ a / len(a)
-    u, d, vt = np.linalg.svd(cov)
+    u, d, vt = _svd(cov)
     if _det_sign(u) * _det_sign(vt) < 0:  # a reflection: flip the last axis
         u, d = u.copy(), d.copy()
         u[:, -1] *= -1.0
         d[-1] *= -1.0
     rot = u @ vt
-    s = float(d.sum() / (a**2).sum() * len(a)) if scale else 1.0
+    s = float(d.sum() / _sum_sq(a) * len(a)) if scale else 1.0
     t = mu_d - s * rot @ mu_s
     return s, rot, t
+
+
+def _svd_gufunc():
+    """numpy's own SVD kernel (what ``np.linalg.svd`` calls for a real square matrix, with
+    ``full_matrices``), without the wrapper's per-call checks; ``None`` if this numpy has it
+    elsewhere."""
+    try:
+        from numpy.linalg import _umath_linalg
+        return _umath_linalg.svd_n_f
+    except (ImportError, AttributeError):
+        return None
+
+
+_SVD_KERNEL = _svd_gufunc()
+
+
+def _svd(m: np.ndarray):
+    """``np.linalg.svd(m)`` of a finite float64 square matrix: the same kernel and result.
+    Anything else (``np.linalg.svd`` raises on a non-finite one), or a numpy without that
+    kernel, goes through ``np.linalg.svd``; so would a matrix the kernel fails on."""
+    if (_SVD_KERNEL is None or m.dtype != np.float64 or m.ndim != 2
+            or m.shape[0] != m.shape[1] or not math.isfinite(np.add.reduce(m, None))):
+        return np.linalg.svd(m)
+    u, d, vt = _SVD_KERNEL(m, signature="d->ddd")
+    if not math.isfinite(d.sum()):  # did not converge: np.linalg.svd raises
+        return np.linalg.svd(m)
+    return u, d, vt
+
+
+#: ``(a**2).sum()`` of the read-only (cached, :func:`frozen`) sides of fits, by identity
+_SUM_SQ: dict[int, tuple[np.ndarray, float]] = {}
+
+
+def _sum_sq(a: np.ndarray):
+    """``(a**2).sum()``; computed once for a read-only array owning its data (a fixed side
+    of a fit, made read-only by :func:`frozen`)."""
+    if a.flags.writeable or a.base is not None:
+        return (a**2).sum()
+    hit = _SUM_SQ.get(id(a))
+    if hit is None or hit[0] is not a:
+        if len(_SUM_SQ) >= 64:
+            _SUM_SQ.clear()
+        hit = _SUM_SQ[id(a)] = (a, (a**2).sum())
+    return hit[1]
 
 
 def rotation_to_euler(rot: np.ndarray) -> tuple[float, float, float]:
@@ -112,7 +157,7 @@ def rotation_to_euler(rot: np.ndarray) -> tuple[float, float, float]:
     q2 = (r02 - r20) / (4 * q0)
     q3 = (r10 - r01) / (4 * q0)
     t1 = 2 * (q0 * q2 + q1 * q3)
-    yaw = float(np.arcsin(np.clip(t1, -1.0, 1.0)))
+    yaw = float(np.arcsin(min(max(t1, -1.0), 1.0)))  # np.clip's value (NaN stays NaN)
     pitch = float(np.arctan2(2 * (q0 * q1 - q2 * q3), q0**2 - q1**2 - q2**2 + q3**2))
     roll = float(np.arctan2(2 * (q0 * q3 - q1 * q2), q0**2 + q1**2 - q2**2 - q3**2))
     return pitch, yaw, roll
