@@ -24,6 +24,14 @@ from tells.io.frames import Frame
 from tells.io.prefetch import prefetch
 from tells.io.table import FrameTable
 
+#: frames with at least this many faces have the stages' ``prepare`` work (the emotion CNN)
+#: started on a worker thread; with one face the stage does it itself. On the 2-core
+#: development machine the hand-over (waking the worker, the GIL passed back and forth) cost
+#: more than the overlap gained for one face: alternating full-pipeline passes on
+#: WolfgangLanger_Pexels.mp4 in one process (load 2.8), 193 fps median with the worker, 203
+#: without, and 5% less process CPU a frame; with two faces (multi_face.avi) the two were
+#: level (77 and 76 fps).
+PREPARE_FROM_FACES = 2
 #: frames decoded ahead that the tracker looks at early (for whole-frame detections), at most
 #: ``ahead - 1`` (live analysis, ``ahead=1``, looks at none: it would wait for frames)
 DETECT_AHEAD = 2
@@ -86,10 +94,11 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
     the same detections; live analysis, ``ahead=1``, does not wait for frames to look ahead). OpenCV and the BLAS under numpy are held to one thread
     for the run: on these small arrays their thread pools only spin against mediapipe and the
     decode thread (they took a third of this thread's time, measured with py-spy). Stages
-    that have ``prepare(obs, submit)`` (emotion: the CNN) are handed each frame's faces first
-    and start that work on a worker thread (it releases the GIL), so it runs beside this
-    thread's work, the FACS stage's optical flow included (which releases the GIL too); their
-    rows are the same as without.
+    that have ``prepare(obs, submit)`` (emotion: the CNN) are handed the faces of a frame with
+    :data:`PREPARE_FROM_FACES` faces or more first and start that work on a worker thread (it
+    releases the GIL), so it runs beside this thread's work, the FACS stage's optical flow
+    included (which releases the GIL too); with fewer faces this thread does it in the stage
+    itself. Their rows are the same either way.
     """
     import cv2
     from threadpoolctl import threadpool_limits
@@ -115,12 +124,13 @@ def run(frames: Iterable[Frame], settings: Settings, stages: list[FaceStage] | N
                 on_row(empty)
         observed = [observe(face_id, frame.index, frame.t, frame.image, lm, conf, settings,
                             frame.scale, frame.gray) for face_id, lm, conf in faces]
-        for st in preparing:
+        handing = preparing if len(observed) >= PREPARE_FROM_FACES else ()
+        for st in handing:
             t0 = clock()
             for obs in observed:
                 st.prepare(obs, worker.submit)
             stats.stage_seconds[type(st).__name__] += clock() - t0
-        if preparing and observed:
+        if handing:
             # hand the GIL over for a moment: the worker, woken by the submit, waits for it to
             # take up its first job; without this it often waited until this thread released
             # the GIL for long (a frame without skin-motion flow has no such call) or until
