@@ -117,3 +117,51 @@ def test_detections_planned_frames_ahead_find_what_a_plain_tracker_does():
     for fa, fb in zip(a, b, strict=True):
         for (_, la, ca), (_, lb, cb) in zip(fa, fb, strict=True):
             assert ca == cb and np.array_equal(la, lb)
+
+
+def _worker_run(frames):
+    """The overlapped run, with the names of the threads the emotion stage's handed-over
+    jobs ran on (a job taken back by the stage before the worker began it is not counted)."""
+    import threading
+
+    from tells.emotion.stage import EmotionStage
+
+    settings = Settings(overlap=True)
+    stages = default_stages(settings)
+    emotion = next(st for st in stages if isinstance(st, EmotionStage))
+    threads = []
+    handed = emotion.prepare
+
+    def prepare(obs, submit):
+        def tracked(fn, *args):
+            def job(*a):
+                threads.append(threading.current_thread().name)
+                return fn(*a)
+            return submit(job, *args)
+        return handed(obs, tracked)
+
+    emotion.prepare = prepare
+    table, _ = run(iter(frames), settings, stages)
+    return table.to_frame(), threads
+
+
+def test_several_faces_go_to_the_worker_and_give_the_rows_of_the_plain_run(wolfgang_frames):
+    """With two faces or more in a frame the emotion CNN runs on the worker thread
+    (``prepare``), with one face in the stage itself; the rows are the plain run's either
+    way."""
+    from tells.io.image import read_image
+    from tells.io.samples import sample_path
+    from tells.pipeline import PREPARE_FROM_FACES
+
+    img = read_image(sample_path("multi_face.jpg"))[:666, :1000]
+    several = [Frame(i, i / 30, np.roll(img, shift=2 * i, axis=1)) for i in range(16)]
+    one = [Frame(i, i * 1001 / 24000, im) for i, im in enumerate(wolfgang_frames[:24])]
+    for frames, worker in ((several, True), (one, False)):
+        plain, _, _ = _table(frames, overlap=False)
+        fast, threads = _worker_run(frames)
+        faces = plain[plain["success"] == 1].groupby("frame").size()
+        assert (faces.min() >= PREPARE_FROM_FACES) == worker
+        assert bool(threads) == worker
+        assert all(t.startswith("tells-stages") for t in threads)
+        assert list(plain.columns) == list(fast.columns)
+        assert np.array_equal(plain.to_numpy(float), fast.to_numpy(float), equal_nan=True)
