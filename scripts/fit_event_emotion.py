@@ -6,7 +6,9 @@ flash clips of real faces, and report it by held-out people.
    changes, raw CNN probabilities before the onset and at the apex) and the pose-normalised
    mesh and the crop's texture (:func:`tells.emotion.event.texture`) before the onset and at
    the apex, in a JSON lines file. ``--jobs`` runs clips in
-   worker processes; ``--mirror`` adds every clip mirrored left-right.
+   worker processes; ``--mirror`` adds every clip mirrored left-right; ``--crops`` also
+   keeps the aligned gray crops of those frames (``<out>_crops.npz``, arrays ``<line>_pre``
+   and ``<line>_apex``), so another texture descriptor can be tried without a new dump.
 2. ``fit``: a class-balanced multinomial logistic regression over the change features
    (:func:`tells.emotion.event.change_features` and principal components of the mesh
    change and of the texture change; being linear, the components' weights fold into one map
@@ -28,6 +30,7 @@ import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from tells.emotion.event import POINTS, texture
@@ -39,14 +42,19 @@ class _MeshRecorder:
 
     columns: list[str] = []
 
-    def __init__(self):
+    def __init__(self, crops: bool = False):
         self.mesh: dict[int, np.ndarray] = {}
         self.texture: dict[int, np.ndarray] = {}
+        self.crops: dict[int, np.ndarray] | None = {} if crops else None
 
     def __call__(self, obs) -> dict:
         if obs.face_id == 0 and obs.crop is not None:
             self.mesh[obs.frame] = np.asarray(obs.aligned[:POINTS, :2], np.float32).copy()
             self.texture[obs.frame] = texture(obs.crop)
+            if self.crops is not None:
+                c = obs.crop
+                self.crops[obs.frame] = cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) if c.ndim == 3 \
+                    else c.copy()
         return {}
 
     def finish(self) -> None:
@@ -71,7 +79,7 @@ def _one(job) -> dict:
     from tells.emotion.stage import EmotionStage
     from tells.spotting.flashes import make_clip, score_clip, write_clip
 
-    item, flash_s, mirror = job
+    item, flash_s, mirror, crops = job
     rec = {"item": item.name, "label": item.label, "subject": _subject(item), "flash": flash_s,
            "mirror": mirror}
     try:
@@ -85,7 +93,7 @@ def _one(job) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = write_clip(clip, Path(tmp) / "clip.mp4")
         stages = default_stages(Settings())
-        meshes = _MeshRecorder()
+        meshes = _MeshRecorder(crops)
         r = tells.analyze_video(path, report=False, stages=[*stages, meshes])
     ev = r.events.to_dict(orient="records")
     rec["spotted"] = score_clip(ev, clip)["spotted"]
@@ -116,6 +124,9 @@ def _one(job) -> dict:
     for key, frames in (("texture_before", pre), ("texture_apex", top)):
         rec[key] = np.round(np.mean([meshes.texture[x] for x in frames], 0), 4).tolist()
     rec["emotion_now"] = e["emotion"]
+    if crops:
+        rec["_crops"] = (np.stack([meshes.crops[x] for x in pre]),
+                         np.stack([meshes.crops[x] for x in top]))
     return rec
 
 
@@ -124,16 +135,23 @@ def dump(args) -> None:
 
     items = read_items(args.source)
     flashes = [float(x) for x in args.flash.split(",")]
-    jobs = [(item, f, m) for f in flashes for m in ((False, True) if args.mirror else (False,))
-            for item in items]
+    jobs = [(item, f, m, args.crops) for f in flashes
+            for m in ((False, True) if args.mirror else (False,)) for item in items]
     done = 0
+    crops = {}
     with open(args.o, "w") as out, ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for rec in pool.map(_one, jobs, chunksize=2):
+            if "_crops" in rec:
+                crops[f"{done}_pre"], crops[f"{done}_apex"] = rec.pop("_crops")
             out.write(json.dumps(rec) + "\n")
             out.flush()
             done += 1
             print(f"{done}/{len(jobs)} {rec['flash']} {rec['item']} {rec['label']} -> "
                   f"{rec.get('emotion_now', rec.get('error', 'missed'))}", flush=True)
+    if args.crops:
+        path = Path(args.o).with_name(Path(args.o).stem + "_crops.npz")
+        np.savez_compressed(path, **crops)
+        print(f"wrote {path}")
 
 
 # ---------------------------------------------------------------- fitting
@@ -402,6 +420,9 @@ def main() -> None:
     d.add_argument("--jobs", type=int, default=2)
     d.add_argument("--mirror", action="store_true",
                    help="also each clip mirrored left-right (more examples of the same people)")
+    d.add_argument("--crops", action="store_true",
+                   help="also keep the gray crops of the frames the texture is read from "
+                   "(<out>_crops.npz; arrays <line>_pre, <line>_apex)")
     d.add_argument("-o", required=True)
     d.set_defaults(fn=dump)
     f = sub.add_parser("fit")
