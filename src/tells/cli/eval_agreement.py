@@ -140,8 +140,12 @@ def _stats(t: np.ndarray, o: np.ndarray) -> dict:
             "tells_mean": float(np.mean(t)), "openface_mean": float(np.mean(o))}
 
 
+#: tells' columns the matched table keeps for ``--show`` (when the table has them)
+SHOW_COLUMNS = ("timestamp", "x", "y", "width", "height")
+
+
 def agreement(openface: pd.DataFrame, tells: pd.DataFrame, face_id: int | None = None,
-              frame_base: int = 1, matched: list | None = None) -> dict:
+              frame_base: int = 1) -> dict:
     """Per-AU agreement of tells' intensities with an OpenFace table (see the module doc).
 
     Parameters
@@ -151,15 +155,21 @@ def agreement(openface: pd.DataFrame, tells: pd.DataFrame, face_id: int | None =
     tells : tells' per-frame table.
     face_id : tells face to compare; default the one seen in most successful frames.
     frame_base : number of OpenFace's first frame (1 for FeatureExtraction).
-    matched : if a list, the matched table is appended to it (tells' frame numbers; columns
-        ``AUxx_r_t`` tells, ``AUxx_r_of`` OpenFace, and tells' ``timestamp`` and box where
-        it has them), for :func:`tells.cli.agreement_frames.pick_frames`.
 
     Raises
     ------
     InputError
         No AU column in common, or no frame where both found the face.
     """
+    return summarize(*match(openface, tells, face_id, frame_base), frame_base)
+
+
+def match(openface: pd.DataFrame, tells: pd.DataFrame, face_id: int | None = None,
+          frame_base: int = 1) -> tuple[pd.DataFrame, list[str], int | None]:
+    """The frames both tables found the face in (parameters and errors as :func:`agreement`):
+    ``(matched, common, face_id)``, ``matched`` on tells' frame numbers with columns
+    ``AUxx_r_t`` (tells), ``AUxx_r_of`` (OpenFace) and tells' :data:`SHOW_COLUMNS` it has,
+    ``common`` the AU numbers in both, ``face_id`` the tells face compared."""
     of_aus = {m.group(1) for c in openface.columns if (m := _AU.match(c))}
     t_aus = {m.group(1) for c in tells.columns if (m := _AU.match(c))}
     common = sorted(of_aus & t_aus, key=int)
@@ -176,7 +186,7 @@ def agreement(openface: pd.DataFrame, tells: pd.DataFrame, face_id: int | None =
     of["frame"] = pd.to_numeric(of["frame"], errors="coerce") - frame_base
     tl["frame"] = pd.to_numeric(tl["frame"], errors="coerce")
     cols = [f"AU{a}_r" for a in common]
-    extra = [c for c in ("timestamp", "x", "y", "width", "height") if c in tl.columns]
+    extra = [c for c in SHOW_COLUMNS if c in tl.columns]
     m = of[["frame", *cols]].merge(tl[["frame", *cols, *extra]], on="frame",
                                    suffixes=("_of", "_t"))
     if m.empty:
@@ -184,14 +194,18 @@ def agreement(openface: pd.DataFrame, tells: pd.DataFrame, face_id: int | None =
             f"no frame where both found the face (OpenFace frames {_span(of['frame'] + frame_base)}"
             f", tells frames {_span(tl['frame'])}; OpenFace frame k is tells frame "
             f"k-{frame_base})")
+    return m, common, face_id
+
+
+def summarize(m: pd.DataFrame, common: list[str], face_id: int | None, frame_base: int) -> dict:
+    """:func:`agreement`'s result from :func:`match`'s."""
+    cols = [f"AU{a}_r" for a in common]
     aus = {}
     for a, c in zip(common, cols, strict=True):
         pair = m[[f"{c}_t", f"{c}_of"]].apply(pd.to_numeric, errors="coerce").dropna()
         if len(pair):
             aus[f"AU{a}"] = _stats(pair.iloc[:, 0].to_numpy(float), pair.iloc[:, 1].to_numpy(float))
     rs = [v["r"] for v in aus.values() if v["r"] is not None]
-    if matched is not None:
-        matched.append(m)
     return {"face_id": face_id, "frame_base": frame_base, "n_frames": int(len(m)),
             "aus": aus, "mean_r": float(np.mean(rs)) if rs else None}
 
@@ -206,10 +220,10 @@ def run(args) -> int:
         raise InputError("--show needs --video: the video the tables were made from")
     if args.per_side < 1:
         raise InputError("--per-side must be at least 1")
-    matched: list[pd.DataFrame] = []
-    result = agreement(read_openface(args.openface), read_tells(args.frames),
-                       face_id=args.face_id, frame_base=args.frame_base, matched=matched)
-    result = {"openface": str(args.openface), "frames": str(args.frames), **result}
+    matched = match(read_openface(args.openface), read_tells(args.frames),
+                    face_id=args.face_id, frame_base=args.frame_base)
+    result = {"openface": str(args.openface), "frames": str(args.frames),
+              **summarize(*matched, args.frame_base)}
     if args.show is not None:
         result["sheets"] = _show(args, result, matched[0])
     if args.json:
@@ -228,7 +242,7 @@ def _show(args, result: dict, m: pd.DataFrame) -> dict:
     from tells.io.video import check_input_file
 
     video = check_input_file(args.video)
-    missing = {"timestamp", "x", "y", "width", "height"} - set(m.columns)
+    missing = set(SHOW_COLUMNS) - set(m.columns)
     if missing:
         raise InputError(f"{args.frames}: no {', '.join(sorted(missing))} column "
                          "(a tells per-frame table has them)")

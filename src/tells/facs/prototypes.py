@@ -70,18 +70,21 @@ def prototype_scores(aus: dict[str, float]) -> dict[str, float]:
     get = aus.get
     out = {}
     for emo, weights, against in _PLAN:
-        # the same terms in the same order as ``sum(w * _evidence(aus, k) ...)`` over the
-        # tables, without splitting the keys and calling per term on every frame
-        score = sum([w * (min(1.0, get(keys[0], 0.0) / 3.0) if len(keys) == 1
-                          else max([min(1.0, get(k, 0.0) / 3.0) for k in keys]))
-                     for w, keys in weights])
+        score = _total(weights, get)
         if against:  # (subtracting an empty sum, the integer 0, changes no float)
-            score -= sum([w * (min(1.0, get(keys[0], 0.0) / 3.0) if len(keys) == 1
-                               else max([min(1.0, get(k, 0.0) / 3.0) for k in keys]))
-                          for w, keys in against])
+            score -= _total(against, get)
         out[emo] = _unit(score)
     out["contempt"] = contempt_score(aus)
     return out
+
+
+def _total(terms: tuple[tuple[float, tuple[str, ...]], ...], get) -> float:
+    """``sum(w * _evidence(aus, k) ...)`` over a table's :func:`_terms` (``get``:
+    ``aus.get``): the same terms in the same order, without splitting the keys and calling
+    :func:`_evidence` per term on every frame."""
+    return sum([w * (min(1.0, get(keys[0], 0.0) / 3.0) if len(keys) == 1
+                     else max([min(1.0, get(k, 0.0) / 3.0) for k in keys]))
+                for w, keys in terms])
 
 
 def _terms(weights: dict[str, float]) -> tuple[tuple[float, tuple[str, ...]], ...]:

@@ -149,9 +149,9 @@ class AUStage:
             g = gray(obs.crop)
             pts = (crop_points(obs.landmarks, obs.crop_matrix) if obs.crop_matrix is not None
                    else None)
-            dense = (self._flow(st.crop.value(), g)
-                     if self._turn_weight(st.crop, g, obs.pose) > 0.0 else None)
-            motion = self._motion(st.crop, g, obs.pose, pts, st.fit, dense, st)
+            turn = self._turn_weight(st.crop, g, obs.pose)
+            dense = self._flow(st.crop.value(), g) if turn > 0.0 else None
+            motion = self._motion(st.crop, g, obs.pose, pts, st.fit, dense, st, turn)
             if motion is not None:
                 aus = with_motion(aus, x, neutral, motion, v)
             # only calm frames without any action unit build the neutral image
@@ -181,12 +181,14 @@ class AUStage:
     @classmethod
     def _motion(cls, neutral: NeutralCrop, g, pose, points=None,
                 fit: dict | None = None, dense=None,
-                st: _FaceState | None = None) -> dict[str, float] | None:
+                st: _FaceState | None = None, turn: float | None = None
+                ) -> dict[str, float] | None:
         """Skin-motion evidence against the neutral crop, faded out as the head turns away
         from the pose the neutral was seen at (``None``: no neutral image yet); ``dense``: the
         flow from the neutral crop to ``g`` if computed already; ``st``: the face's state
-        (keeps the neutral crop's eye darkness)."""
-        k = cls._turn_weight(neutral, g, pose)
+        (keeps the neutral crop's eye darkness); ``turn``: :meth:`_turn_weight` of the same
+        arguments if computed already."""
+        k = cls._turn_weight(neutral, g, pose) if turn is None else turn
         if k <= 0.0:
             return None
         ref = neutral.value()

@@ -210,6 +210,16 @@ def _segments(t: np.ndarray, gap: float) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
+def _walk_out(edges: np.ndarray, k: int, step: int, lo: float, peak: float) -> int:
+    """From row ``k``, step by ``step`` (−1 back, +1 on) while ``edges`` stays above ``lo`` and
+    keeps falling (rising by no more than 0.05 × ``peak`` a row); the row reached."""
+    n = len(edges)
+    while (0 <= k + step < n and edges[k + step] > lo
+           and edges[k + step] <= edges[k] + 0.05 * peak):
+        k += step
+    return k
+
+
 def find_candidates(signal: np.ndarray, p: SpotParams, threshold: float | None = None,
                     floor: float = 0.0, edges: np.ndarray | None = None
                     ) -> list[tuple[int, int, int, float]]:
@@ -237,25 +247,15 @@ def find_candidates(signal: np.ndarray, p: SpotParams, threshold: float | None =
             # walk out from the apex while the change is above edge × peak and still falling
             lo = floor + p.edge * (peak - floor)
             w0, w1 = max(0, apex - 3), min(n, apex + 4)  # start from the smooth copy's peak
-            on = w0 + int(np.argmax(edges[w0:w1]))
-            while on > 0 and edges[on - 1] > lo and edges[on - 1] <= edges[on] + 0.05 * peak:
-                on -= 1
+            start = w0 + int(np.argmax(edges[w0:w1]))
+            on = _walk_out(edges, start, -1, lo, peak)
             # the candidate is its run: a rise inside the run (where the change is still at
             # half the threshold or more) does not end it, only one past its ends does
             if on > i:
-                on = i
-                while (on > 0 and edges[on - 1] > lo
-                       and edges[on - 1] <= edges[on] + 0.05 * peak):
-                    on -= 1
-            off = w0 + int(np.argmax(edges[w0:w1]))
-            while (off < n - 1 and edges[off + 1] > lo
-                   and edges[off + 1] <= edges[off] + 0.05 * peak):
-                off += 1
+                on = _walk_out(edges, i, -1, lo, peak)
+            off = _walk_out(edges, start, 1, lo, peak)
             if off < j - 1:
-                off = j - 1
-                while (off < n - 1 and edges[off + 1] > lo
-                       and edges[off + 1] <= edges[off] + 0.05 * peak):
-                    off += 1
+                off = _walk_out(edges, j - 1, 1, lo, peak)
             # the smooth copy spreads an abrupt change by a few frames: trim each end to where
             # the signal itself is above the edge level (gradual changes barely move)
             while on < apex and signal[on] <= lo:
