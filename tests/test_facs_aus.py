@@ -131,6 +131,46 @@ def test_smile_lifting_the_nose_wings_is_not_the_nose_wrinkler():
     assert _aus(alone)["AU09"] >= 1.0
 
 
+def test_brows_drawn_down_a_little_by_a_broad_smile_are_not_the_brow_lowerer():
+    inner_r, inner_l = [107, 55, 66, 65], [336, 285, 296, 295]
+    brows = inner_r + inner_l + [70, 46, 63, 53, 300, 276, 293, 283]
+
+    def frown(shape, down, together):
+        shape[brows, 1] += down
+        shape[inner_r, 0] += together  # the subject's right side is x < 0
+        shape[inner_l, 0] -= together
+        return shape
+
+    # the cheek raiser's pull lowers the brows a little and draws them in (single_face.mp4)
+    smile = frown(_moved([61, 291], dy=-0.1), 0.015, 0.008)
+    assert _aus(smile)["AU12"] >= 3.0 and _aus(smile)["AU04"] < 0.5
+    alone = frown(reference_shape().copy(), 0.015, 0.008)  # the same without a smile
+    assert _aus(alone)["AU04"] >= 1.0
+    # a frown leaking through the smile still reads
+    leak = frown(_moved([61, 291], dy=-0.1), 0.03, 0.015)
+    assert _aus(leak)["AU04"] >= 1.0
+    # the sad brow (inner ends raised and drawn together) over a mouth stretched up and wide
+    # (a TFEID sadness photo) is not a smile's brow: it keeps its brow lowerer
+    sad = frown(_moved([61, 291], dy=-0.1), 0.0, 0.015)
+    sad[inner_r + inner_l, 1] -= 0.005
+    assert _aus(sad)["AU04"] >= 1.0
+
+
+def test_crows_feet_beside_a_wide_open_eye_are_not_the_cheek_raiser():
+    neutral = measure(reference_shape())
+    crow = [NAMES.index("tex_crow_R"), NAMES.index("tex_crow_L")]
+    eyes = [NAMES.index("eye_open_R"), NAMES.index("eye_open_L")]
+    lined = neutral.copy()
+    lined[crow] += 0.15  # texture in the patches by the outer eye corners
+    assert intensities(lined, neutral)["AU06"] >= 2.0
+    wide = lined.copy()
+    wide[eyes] += 0.03  # the eyes opened wide: corners and lashes in the patches
+    assert intensities(wide, neutral)["AU06"] < 0.5
+    narrow = lined.copy()
+    narrow[eyes] -= 0.03  # narrowed, as the cheek raiser does: crow's feet count
+    assert intensities(narrow, neutral)["AU06"] >= 2.0
+
+
 def test_broad_smile_pulling_the_corners_out_is_not_the_lip_stretcher():
     right, left = [61, 146, 91], [291, 375, 321]
     smile = _moved(right, dx=-0.14, dy=-0.095)  # out more than up, as a broad smile does

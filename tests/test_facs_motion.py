@@ -122,6 +122,20 @@ def test_motion_against_the_mesh_direction_is_not_accepted():
     assert still["AU15"] >= 1.0
 
 
+def test_nose_wrinkler_motion_needs_the_mesh_to_show_it():
+    x0 = measure(reference_shape())
+    # a smile's cheeks rising round the nose fit the nose wrinkler's flow template
+    wings = [64, 48, 129, 102, 294, 278, 358, 331]
+    smile = reference_shape().copy()
+    smile[[61, 291], 1] -= 0.1
+    smile[wings, 1] -= 0.04  # the mid-face rising with it (single_face.mp4)
+    assert intensities(measure(smile), x0, {"AU09": 2.0, "closure": 0.0})["AU09"] < 0.5
+    # with the nose wings rising in the mesh too, the same flow is the nose wrinkler
+    wrinkle = reference_shape().copy()
+    wrinkle[wings, 1] -= 0.012
+    assert intensities(measure(wrinkle), x0, {"AU09": 2.0, "closure": 0.0})["AU09"] >= 1.5
+
+
 def test_neutral_image_is_a_median_robust_to_expressions():
     rng = np.random.default_rng(1)
     calm = np.full((16, 16), 100, np.uint8)

@@ -105,6 +105,10 @@ MOTION_DEAD: dict[str, tuple[float, float]] = {
     "AU24": (0.5, 1.0), "AU25": (1.0, 1.0), "AU26": (1.0, 1.0),
     "AU14R": (1.0, 1.0), "AU14L": (1.0, 1.0),
 }
+#: units whose motion counts only as far as the mesh moves the same way (not half when it
+#: does not move): a broad smile's cheeks, rising round the nose, fit the nose wrinkler's
+#: flow template (single_face.mp4's smile read AU09 at 1-2 from motion alone, OpenFace 0)
+NEEDS_MESH = ("AU09",)
 # AU12 stays geometric: the mesh follows the lip corner puller well, while the flow reads a
 # crying mouth stretched wide (20 + 15) as a strong 12; its template stays in the flow fit so
 # that a smile's motion is not given to other units
@@ -128,6 +132,18 @@ SMILE_OUT_20 = 1.5
 #: nose-wing rise per unit of lip-corner rise that a smile brings without any nose wrinkler
 #: (single_face.mp4's broad smile: wings +0.035 with corners +0.10)
 SMILE_LIFT_09 = 0.4
+#: brow lowering (AU04's geometric evidence) per unit of lip-corner rise that a broad smile
+#: brings without any brow lowerer: the cheek raiser's pull on the skin round the eyes draws
+#: the brows down a little (single_face.mp4's smile read AU04 at 1-1.4, OpenFace 0; kept
+#: small, so that a frown leaking through a smile still reads)
+SMILE_LOWER_04 = 0.2
+#: and at most this many times the lowering of the inner brow ends
+SMILE_LOWER_CAP = 1.5
+#: the crow's-feet texture by an eye opened this much wider than at rest (eye-corner-distance
+#: units) or more does not count for the cheek raiser: the cheek raiser narrows the eye, while
+#: an eye opened wide brings its outer corner and lashes into the patch
+#: (WolfgangLanger_Pexels.mp4 looking up with wide eyes read AU06 at 3-3.6, OpenFace 0-0.7)
+CROW_WIDE = 0.02
 
 LINEAR = list(AU_TABLE)
 _W = np.zeros((len(LINEAR), len(NAMES)))
@@ -140,6 +156,9 @@ _ROW = {n: i for i, n in enumerate(LINEAR)}
 _EYE = [INDEX["eye_open_R"], INDEX["eye_open_L"]]
 _CORNER_RAISE = [INDEX["corner_raise_R"], INDEX["corner_raise_L"]]
 _THICK, _GAP = INDEX["lip_thick"], INDEX["lip_gap"]
+_BROW_IN = [INDEX["brow_in_raise_R"], INDEX["brow_in_raise_L"]]
+_CROW = [(INDEX["tex_crow_R"], INDEX["eye_open_R"], AU_TABLE["AU06"].weights["tex_crow_R"]),
+         (INDEX["tex_crow_L"], INDEX["eye_open_L"], AU_TABLE["AU06"].weights["tex_crow_L"])]
 
 
 def _linear(x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
@@ -152,6 +171,16 @@ def _linear(x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     v[_ROW["AU20"]] -= SMILE_OUT_20 * smile
     # a smile lifts the whole mid-face, nose wings with the cheeks: not the nose wrinkler
     v[_ROW["AU09"]] -= SMILE_LIFT_09 * smile
+    # a smile lowers the brows, it does not raise their inner ends: with those raised (the
+    # sad brow, 1 + 4, over a mouth stretched wide) there is nothing to take back
+    lowered = -_mean2(d, _BROW_IN)
+    if lowered > 0.0:
+        v[_ROW["AU04"]] -= min(SMILE_LOWER_04 * smile, SMILE_LOWER_CAP * lowered)
+    # crow's feet beside an eye opened wider than at rest are its corner and lashes
+    for crow, eye, w in _CROW:
+        wide = float(d[eye])
+        if wide > 0.0:
+            v[_ROW["AU06"]] -= (1.0 if wide >= CROW_WIDE else wide / CROW_WIDE) * w * float(d[crow])
     # lip pressor and chin raiser push the lips together; with the mouth open the same
     # measurements are the jaw and the lower lip stretching
     if x[_GAP] > 0.03:
@@ -307,7 +336,7 @@ def combine(out: dict[str, float], v: np.ndarray, x: np.ndarray, neutral: np.nda
             agree = 1.0  # parted lips: the chin raiser pushes the lower lip up, closing them
         if agree > 0:
             g = float(v[_ROW[name]]) / (agree * AU_TABLE[name].dead)
-            rm *= _unit(0.5 + 0.5 * g)
+            rm *= _unit(g if name in NEEDS_MESH else 0.5 + 0.5 * g)
         if name in CONFIRM:
             out[name] *= _unit(CONFIRM_ALONE + (1.0 - CONFIRM_ALONE) * ms / dead)
         if rm > out[name]:
