@@ -112,3 +112,29 @@ def test_eval_flashes_bad_input_is_one_line(tmp_path):
                         "--flash", "9"], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "Traceback" not in r.stderr
 
+
+
+def test_a_clip_that_fails_inside_tells_is_recorded_and_the_rest_scored(pair_dir, monkeypatch):
+    """A bug hit by one clip (here one injected into its analysis) is that clip's error, counted
+    in the summary; the other clips are still analysed and scored."""
+    import tells
+    from tells.cli.eval_flashes import evaluate
+
+    real = tells.analyze_video
+    seen = []
+
+    def analyze(path, **kw):
+        seen.append(path)
+        if len(seen) == 1:
+            raise RuntimeError("shape mismatch in a solver")
+        return real(path, **kw)
+
+    monkeypatch.setattr(tells, "analyze_video", analyze)
+    items = read_items(pair_dir)
+    summaries, rows = evaluate(items, [("micro", 0.4)])
+    failed = [r for r in rows if "error" in r]
+    assert len(failed) == 1 and failed[0]["error"].startswith("internal error: RuntimeError")
+    scored = [r for r in rows if "error" not in r]
+    assert len(scored) == 1 and "spotted" in scored[0]
+    (summary,) = summaries
+    assert summary["clips"] == 1 and summary["errors"] == 1

@@ -266,3 +266,24 @@ def test_chin_raiser_motion_on_lips_parting_from_the_neutral_is_not_accepted():
     assert intensities(x, x0, flow)["AU17"] == 0.0
     # with the lips together the same flow is read
     assert intensities(x0, x0, flow)["AU17"] >= 1.0
+
+
+def test_skin_motion_fit_survives_stepping_back_to_no_unit():
+    """A fit from a POFA macro flash (hold 1 s) whose active-set loop, stepping back to stay
+    non-negative, zeroed its only unit: the solve of the empty set raised inside LAPACK and
+    `tells eval flashes` stopped. It is the zero solution there; the fit goes on."""
+    from tells.facs.motion import _basis, _nonneg_solve
+
+    _, _, gram = _basis(128)
+    c = np.array([-67.5046, -32.5916, 51.0255, -18.5493, 46.2841, -10.7091, 53.8841, 5.3396,
+                  -37.8128, 37.7803, 92.5526, -35.981, 0.5852, -28.0912, -121.0827, 63.4216,
+                  81.0815, -14.741, -25.7512])
+    start = np.zeros(len(c), bool)
+    start[[10, 15]] = True  # the previous frame's units
+    a, active = _nonneg_solve(gram, c, start)
+    assert (a >= 0).all() and a.any()
+    assert not (a[~active] > 0).any()
+    # better than no unit at all (which costs 0)
+    g = gram.astype(np.float64)
+    cost = float(a @ g @ a - 2 * c @ a)
+    assert cost < 0.0

@@ -157,6 +157,38 @@ def test_a_blink_is_left_out_but_widened_eyes_and_an_opened_mouth_are_not():
     assert _reasons({"AU05_r": 1.2}) == ""
 
 
+def _au_rows(n: int, levels: dict[str, np.ndarray]) -> pd.DataFrame:
+    rows = {"timestamp": np.arange(n) / 30, "pose_Rx": 0.0, "pose_Ry": 0.0, "pose_Rz": 0.0,
+            "q_pose": 0, "q_blur": 0, "q_partial": 0}
+    for m in AU_NUMBERS:
+        rows[f"AU{m:02d}_r"] = levels.get(f"AU{m:02d}_r", np.zeros(n))
+    for m in (12, 14):
+        rows[f"AU{m}L_r"] = rows[f"AU{m}R_r"] = levels.get(f"AU{m:02d}_r", np.zeros(n))
+    return pd.DataFrame(rows)
+
+
+def test_an_expression_after_chatter_is_cut_to_its_core_not_left_out_as_held():
+    """A 3 s smile right after 2 s of small movements above half the threshold: their run is
+    5 s long, but the smile is kept, with its own onset; a smile held 5 s is still held."""
+    n = 600
+    ramp = np.minimum(1.0, np.minimum(np.arange(90), np.arange(90)[::-1]) / 3.0)
+    smile = np.zeros(n)
+    smile[360:450] = 3.0 * ramp  # 12.0-15.0 s
+    chatter = np.zeros(n)
+    chatter[300:362] = 0.7  # 10.0-12.07 s, above half the threshold (0.5), below it
+    p = SpotParams()
+    cands, t = spot_face(_au_rows(n, {"AU12_r": smile, "AU10_r": chatter}), None, p, 0)
+    kept = [c for c in cands if not c.reason]
+    assert len(kept) == 1, [(t[c.onset], t[c.offset], c.reason) for c in cands]
+    c = kept[0]
+    assert 11.8 <= t[c.onset] <= 12.1 and 14.9 <= t[c.offset] <= 15.1
+    assert c.aus["AU12"] >= 2.5
+    held = np.zeros(n)
+    held[300:450] = 3.0 * np.minimum(1.0, np.minimum(np.arange(150), np.arange(150)[::-1]) / 3)
+    cands, _ = spot_face(_au_rows(n, {"AU12_r": held}), None, p, 0)
+    assert [c.reason for c in cands] == ["too long (held expression)"]
+
+
 def test_an_opened_mouth_alone_counts_only_when_the_change_is_large():
     face, pos = _flash_rows({"AU25_r": 2.0})
     p = SpotParams()

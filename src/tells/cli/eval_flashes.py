@@ -6,6 +6,7 @@ clip), with the bare CNN on the apex frame as the reference line. See
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -88,6 +89,10 @@ def _one(job: tuple) -> dict:
         row["frames"] = len(clip.frames)
     except TellsError as exc:
         row["error"] = str(exc)
+    except Exception as exc:  # a bug in one clip: recorded and counted, the others still run
+        if os.environ.get("TELLS_DEBUG"):
+            raise
+        row["error"] = f"internal error: {type(exc).__name__}: {exc}"
     return row
 
 

@@ -148,7 +148,7 @@ def _diag(gram: np.ndarray) -> np.ndarray:
 
 
 #: per Gram matrix (by identity) and active set (its bytes): the Gram's rows and columns of
-#: those units as :func:`_solve_on` cuts them (the same few active sets come back frame after
+#: those units as :func:`_solve_positive` cuts them (the same few active sets come back frame after
 #: frame); each entry holds its Gram, so that id is not reused while it is cached
 _SUB_GRAMS: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
 
@@ -166,21 +166,16 @@ def _sub_gram(gram: np.ndarray, active: np.ndarray) -> np.ndarray:
     return sub
 
 
-def _solve_on(gram: np.ndarray, c: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Least squares on the ``active`` units only (Cholesky solve; the Gram is positive
-    definite through its ridge)."""
-    z = np.zeros(len(c))
-    if active.any():
-        z[active] = dposv(_sub_gram(gram, active), c[active])[1]
-    return z
-
-
 def _solve_positive(gram: np.ndarray, c: np.ndarray,
                     active: np.ndarray) -> tuple[np.ndarray, bool]:
-    """:func:`_solve_on` for a non-empty ``active`` set, and whether the solution is
-    positive on all of it (``(z[active] > 0).all()``, read off the solve's own output)."""
-    sol = dposv(_sub_gram(gram, active), c[active])[1]
+    """Least squares on the ``active`` units only (Cholesky solve; the Gram is positive
+    definite through its ridge), and whether the solution is positive on all of them
+    (``(z[active] > 0).all()``, read off the solve's own output; true of an empty set, which
+    the active-set loop reaches when stepping back zeroes its only unit)."""
     z = np.zeros(len(c))
+    if not active.any():
+        return z, True
+    sol = dposv(_sub_gram(gram, active), c[active])[1]
     z[active] = sol
     return z, bool((sol > 0).all())
 

@@ -17,7 +17,8 @@ Method
 2. Candidates are runs above half the threshold whose peak reaches it; the apex is the peak,
    onset and offset are where a smoother copy of the signal falls to ``edge`` of the peak's
    excess, walking out while it keeps falling, and at least to the ends of the run.
-3. Kept out: intervals longer than ``macro_max_s``; blinks (only eyelid units change, with
+3. Kept out: intervals longer than ``macro_max_s`` (after cutting a long one down to its core
+   above the full threshold, :func:`_core`); blinks (only eyelid units change, with
    AU45 at the apex or within ``blink_max_s``, and neither widened eyes, AU5, nor an opened
    mouth); head movements (pose change or speed over
    0.2 s beyond limits); mouth-only changes while the person talks (the lips open and close
@@ -276,6 +277,32 @@ def find_candidates(signal: np.ndarray, p: SpotParams, threshold: float | None =
     return merged
 
 
+def _core(edges: np.ndarray, ts: np.ndarray, dt: float, thr: float, longest: float,
+          cand: tuple[int, int, int, float]) -> tuple[int, int, int, float]:
+    """A candidate longer than ``longest`` seconds, cut down to its core: the rows around its
+    apex where ``edges`` (the smooth signal) stays at the detection threshold ``thr`` or
+    above, each end then walked out while the signal still falls (to the foot of the rise:
+    an abrupt onset is already past the threshold in its second frame); the candidate as it
+    was when the core is longer too (a held expression). The half-threshold run a candidate
+    is found in also takes in the chatter of a talking face around an expression (OpenFace's
+    default.wmv: a 3 s smile at the end of talking read 4.06 s and was left out as held)."""
+    on, apex, off, peak = cand
+    if ts[off] - ts[on] + dt <= longest:
+        return cand
+    a = b = apex
+    while a > on and edges[a - 1] >= thr:
+        a -= 1
+    while b < off and edges[b + 1] >= thr:
+        b += 1
+    while a > on and edges[a - 1] < edges[a]:
+        a -= 1
+    while b < off and edges[b + 1] < edges[b]:
+        b += 1
+    if ts[b] - ts[a] + dt > longest:
+        return cand
+    return a, apex, b, peak
+
+
 def mouth_cycles(opening: np.ndarray, depth: float) -> int:
     """How many times the mouth opened and closed again by at least ``depth`` (hysteresis
     count of rises followed by falls) — talking is rhythmic, an expression opens once."""
@@ -347,9 +374,11 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
                                     edges=smooth)
         else:
             signal, _ = expression_signal(rows, p)
+            smooth = signal
             found = find_candidates(signal, p)
         ts = rows["timestamp"].to_numpy()
         dt = float(np.median(np.diff(ts)))
+        found = [_core(smooth, ts, dt, thr, p.macro_max_s, c) for c in found]
         pose = columns(rows, ["pose_Rx", "pose_Ry", "pose_Rz"], float)
         au = {n: rows[f"AU{n:02d}_r"].to_numpy(dtype=float) for n in AU_NUMBERS}
         uni = {n: (rows[f"AU{n}L_r"].to_numpy(dtype=float), rows[f"AU{n}R_r"].to_numpy(dtype=float))
