@@ -93,7 +93,7 @@ MODELS: dict[str, Asset] = {
               "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
               "MIT", "model", "TF.js weight manifest of face_expression", registry="npm"),
         Asset("event_model", "tells", "0.1.0", "tells/emotion/data/event_model.npz",
-              "90d0d21ca039dde0b5353f094bb5c9315388e224be424fe057e55ebe798c19b1",
+              "eea66deb4dc1218963265ea9616c1c0354237bc03efb2d16966d5e4ac97a2a0a",
               "MIT", "model", "event naming: logistic models over the change of AUs, CNN, "
               "mesh and texture, fitted by tells on flash clips of real faces (scripts/fit_event_emotion.py, "
               "docs/DATA.md)", bundled=True),
