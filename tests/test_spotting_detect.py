@@ -189,6 +189,34 @@ def test_an_expression_after_chatter_is_cut_to_its_core_not_left_out_as_held():
     assert [c.reason for c in cands] == ["too long (held expression)"]
 
 
+def test_a_macro_expression_filling_half_a_short_clip_is_spotted_whole():
+    """1.5 s at rest, a smile eased in over 0.25 s, held 3 s, eased out, 1 s at rest (the
+    clips of `tells eval flashes --variant macro --hold 3`): the smile is more than half of
+    the clip, so a median baseline over the clip would be the smile itself; read from the
+    calm rows, the smile is one candidate from its onset to its offset."""
+    fps, n = 30, 180
+    on, ease, hold = 45, 8, 90
+    shape = np.zeros(n)
+    shape[on:on + ease] = np.arange(1, ease + 1) / ease
+    shape[on + ease:on + ease + hold] = 1.0
+    shape[on + ease + hold:on + 2 * ease + hold] = np.arange(ease, 0, -1) / ease
+    rng = np.random.default_rng(1)
+    pos = rng.normal(0, 0.003, (n, len(REGIONS), 2))
+    for region in ("mouth_left", "mouth_right"):
+        pos[:, REGIONS.index(region), 1] -= 0.05 * shape
+    face = _au_rows(n, {"AU12_r": 3.0 * shape, "AU06_r": 1.5 * shape})
+    face["timestamp"] = np.arange(n) / fps
+    cands, t = spot_face(face, pos, SpotParams(), 0)
+    kept = [c for c in cands if not c.reason]
+    assert len(kept) == 1, [(t[c.onset], t[c.offset], c.reason) for c in cands]
+    c = kept[0]
+    truth = (on / fps, (on + 2 * ease + hold - 1) / fps)
+    inter = min(t[c.offset], truth[1]) - max(t[c.onset], truth[0])
+    union = max(t[c.offset], truth[1]) - min(t[c.onset], truth[0])
+    assert inter / union >= 0.8
+    assert c.aus["AU12"] >= 1.5
+
+
 def test_an_opened_mouth_alone_counts_only_when_the_change_is_large():
     face, pos = _flash_rows({"AU25_r": 2.0})
     p = SpotParams()

@@ -11,7 +11,10 @@ Method
    chin; eyes are left to the blink logic), the mean position of the region's landmarks in the
    pose-normalised head frame, minus its rolling median over ``context_s`` (what the face
    holds, e.g. a polite smile, becomes background), divided by that region's typical
-   deviation: the signal is the largest region, in multiples of its own noise. Without
+   deviation: the signal is the largest region, in multiples of its own noise. In a clip
+   shorter than ``context_s`` where action units show in a third of the rows or more, the
+   median and the noise are read from the calm rows (:func:`calm_track`): an expression
+   held for half of a short clip would otherwise be its own baseline. Without
    recorded positions the strongest action-unit change over a rolling low percentile is used
    (:func:`expression_signal`).
 2. Candidates are runs above half the threshold whose peak reaches it; the apex is the peak,
@@ -43,6 +46,13 @@ from tells.contract import AU_NUMBERS
 EXPRESSIVE_AUS = [n for n in AU_NUMBERS if n not in (25, 26, 43, 45)]
 MOUTH_AUS = {10, 12, 14, 15, 17, 20, 23, 24, 28}
 EYELID_AUS = {5, 6, 7, 43, 45}
+#: a row whose expressive action units all read below this is calm (enters the baseline)
+CALM_AU = 1.0
+#: in a clip shorter than the baseline's window, the share of rows showing an action unit from
+#: which the baseline and the noise are read from the calm rows (:func:`calm_track`)
+EXPRESSIVE_SHARE = 1.0 / 3.0
+#: calm rows needed for the noise of each region to be read from calm rows only
+MIN_CALM_ROWS = 10
 @dataclass(frozen=True)
 class SpotParams:
     """Spotting settings (seconds and AU intensity units 0..5)."""
@@ -179,8 +189,26 @@ def expression_signal(face: pd.DataFrame, p: SpotParams) -> tuple[np.ndarray, np
 EYE_REGIONS = ("eye_left", "eye_right")
 
 
+def calm_track(positions: np.ndarray, t: np.ndarray, calm: np.ndarray,
+               hold_s: float) -> np.ndarray:
+    """``positions`` with each row that shows an action unit replaced by the last calm row's,
+    for at most ``hold_s`` seconds (a longer expression is what the face holds): the face
+    the rolling baseline of :func:`deformation_signal` is taken from, so that an expression
+    taking up half of the baseline's window (a 2 s macro-expression in a 6 s clip) is not
+    its own baseline. Causal."""
+    out = positions.copy()
+    last = -1
+    for i in range(len(t)):
+        if calm[i]:
+            last = i
+        elif last >= 0 and t[i] - t[last] <= hold_s:
+            out[i] = out[last]
+    return out
+
+
 def deformation_signal(positions: np.ndarray, t: np.ndarray, p: SpotParams,
-                       cut: tuple[bool, bool] = (False, False)) -> np.ndarray:
+                       cut: tuple[bool, bool] = (False, False),
+                       calm: np.ndarray | None = None) -> np.ndarray:
     """Per-frame deformation from region landmark positions (N, R, 2) in the head frame.
 
     Each region's distance from its own rolling median over ``context_s`` (what the face
@@ -195,9 +223,11 @@ def deformation_signal(positions: np.ndarray, t: np.ndarray, p: SpotParams,
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
     n, r = positions.shape[:2]
     size = _window(p.context_s, dt) | 1 if cut[0] else min(_window(p.context_s, dt), n) | 1
-    base = rolling_percentile(positions.reshape(n, r * 2), 50, size, cut).reshape(n, r, 2)
+    track = positions if calm is None else calm_track(positions, t, calm, p.macro_max_s)
+    base = rolling_percentile(track.reshape(n, r * 2), 50, size, cut).reshape(n, r, 2)
     dev = np.linalg.norm(positions - base, axis=2)
-    noise = np.median(dev, axis=0) + 1e-4
+    quiet = dev if calm is None or calm.sum() < MIN_CALM_ROWS else dev[calm]
+    noise = np.median(quiet, axis=0) + 1e-4
     z = dev / noise
     keep = [i for i, r in enumerate(REGIONS) if r not in EYE_REGIONS]
     sig = z[:, keep].max(axis=1)
@@ -367,7 +397,15 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
             ts_seg = rows["timestamp"].to_numpy()
             # live: the last segment ends now, the first begins the track when it is young
             cut = (p.causal and p.causal_start and k == 0, p.causal and k == len(segments) - 1)
-            signal = deformation_signal(positions[seg], ts_seg, p, cut)
+            calm = None
+            if not p.causal and ts_seg[-1] - ts_seg[0] < p.context_s:
+                # a clip not much longer than an expression: the expression can take up half
+                # of the baseline's window, which then holds it (see calm_track)
+                cols = [f"AU{n:02d}_r" for n in EXPRESSIVE_AUS]
+                calm = columns(rows, cols, float).max(axis=1) < CALM_AU
+                if calm.mean() > 1.0 - EXPRESSIVE_SHARE:
+                    calm = None
+            signal = deformation_signal(positions[seg], ts_seg, p, cut, calm)
             dt_seg = float(np.median(np.diff(ts_seg)))
             smooth = uniform_filter1d(signal, _window(p.edge_smooth_s, dt_seg), mode="nearest")
             found = find_candidates(signal, p, threshold=p.deform_threshold, floor=1.0,
