@@ -148,8 +148,8 @@ def _diag(gram: np.ndarray) -> np.ndarray:
 
 
 #: per Gram matrix (by identity) and active set (its bytes): the Gram's rows and columns of
-#: those units as :func:`_solve_positive` cuts them (the same few active sets come back frame after
-#: frame); each entry holds its Gram, so that id is not reused while it is cached
+#: those units as :func:`_solve_positive` cuts them (the same few active sets come back frame
+#: after frame); each entry holds its Gram, so that id is not reused while it is cached
 _SUB_GRAMS: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
 
 

@@ -393,32 +393,29 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
         rows = face.iloc[seg]
         if len(rows) < 3:
             continue
+        ts = rows["timestamp"].to_numpy()
+        dt = float(np.median(np.diff(ts)))
+        au = {n: rows[f"AU{n:02d}_r"].to_numpy(dtype=float) for n in AU_NUMBERS}
         if positions is not None:
-            ts_seg = rows["timestamp"].to_numpy()
             # live: the last segment ends now, the first begins the track when it is young
             cut = (p.causal and p.causal_start and k == 0, p.causal and k == len(segments) - 1)
             calm = None
-            if not p.causal and ts_seg[-1] - ts_seg[0] < p.context_s:
+            if not p.causal and ts[-1] - ts[0] < p.context_s:
                 # a clip not much longer than an expression: the expression can take up half
                 # of the baseline's window, which then holds it (see calm_track)
-                cols = [f"AU{n:02d}_r" for n in EXPRESSIVE_AUS]
-                calm = columns(rows, cols, float).max(axis=1) < CALM_AU
+                calm = np.column_stack([au[n] for n in EXPRESSIVE_AUS]).max(axis=1) < CALM_AU
                 if calm.mean() > 1.0 - EXPRESSIVE_SHARE:
                     calm = None
-            signal = deformation_signal(positions[seg], ts_seg, p, cut, calm)
-            dt_seg = float(np.median(np.diff(ts_seg)))
-            smooth = uniform_filter1d(signal, _window(p.edge_smooth_s, dt_seg), mode="nearest")
+            signal = deformation_signal(positions[seg], ts, p, cut, calm)
+            smooth = uniform_filter1d(signal, _window(p.edge_smooth_s, dt), mode="nearest")
             found = find_candidates(signal, p, threshold=p.deform_threshold, floor=1.0,
                                     edges=smooth)
         else:
             signal, _ = expression_signal(rows, p)
             smooth = signal
             found = find_candidates(signal, p)
-        ts = rows["timestamp"].to_numpy()
-        dt = float(np.median(np.diff(ts)))
         found = [_core(smooth, ts, dt, thr, p.macro_max_s, c) for c in found]
         pose = columns(rows, ["pose_Rx", "pose_Ry", "pose_Rz"], float)
-        au = {n: rows[f"AU{n:02d}_r"].to_numpy(dtype=float) for n in AU_NUMBERS}
         uni = {n: (rows[f"AU{n}L_r"].to_numpy(dtype=float), rows[f"AU{n}R_r"].to_numpy(dtype=float))
                for n in (12, 14)}
         speech = au[25] + au[26]
