@@ -8,7 +8,7 @@ import pytest
 
 from tells.face.align import crop_template
 from tells.face.geometry import reference_shape
-from tells.facs.aus import _ROW, _linear, intensities
+from tells.facs.aus import _ROW, intensities, linear_evidence
 from tells.facs.baseline import NeutralCrop
 from tells.facs.features import measure
 from tells.facs.motion import (
@@ -113,7 +113,7 @@ def test_motion_against_the_mesh_direction_is_not_accepted():
     s = reference_shape().copy()
     s[[61, 291], 1] -= 0.04
     x = measure(s)
-    assert _linear(x, x0)[_ROW["AU15"]] < 0
+    assert linear_evidence(x, x0)[_ROW["AU15"]] < 0
     # ... while the flow fit offers a lip corner depressor: a smile is not sadness
     aus = intensities(x, x0, {"AU15": 2.0, "closure": 0.0})
     assert aus["AU15"] < 1.0

@@ -91,13 +91,15 @@ class FaceResult:
         }
 
 
-def default_stages(settings: Settings) -> list[FaceStage]:
-    """The per-face stages of a full analysis (FACS, emotion, spotting as they exist)."""
+def default_stages(settings: Settings, offline: bool = True) -> list[FaceStage]:
+    """The per-face stages of a full analysis (FACS, emotion, spotting as they exist);
+    ``offline``: of a recorded file, whose action units :func:`calibrate` corrects once the
+    recording is read (live analysis passes ``False``)."""
     from tells.emotion.stage import EmotionStage
     from tells.facs.stage import AUStage
     from tells.spotting.stage import MotionStage
 
-    aus = AUStage()
+    aus = AUStage(offline=offline)
     return [aus, EmotionStage(aus), MotionStage()]
 
 
@@ -157,6 +159,9 @@ def analyze_video(
         source.close()
     frames = table.to_frame()
     info = source.info
+    t_cal = time.perf_counter()
+    calibration = calibrate(frames, stage_list)
+    cal_seconds = time.perf_counter() - t_cal
     t_spot = time.perf_counter()
     events, spot_stats = _spot(frames, stage_list)
     spot_seconds = time.perf_counter() - t_spot
@@ -176,6 +181,9 @@ def analyze_video(
         "frames_with_face": int(frames.loc[ok, "frame"].nunique()),
         "faces": sorted(int(i) for i in frames.loc[ok, "face_id"].unique()),
         "identities": list(stats.identities),
+        # per face (ids as first tracked): how far the units' evidence was raised because the
+        # neutral first seen was not at rest (tells.facs.calibration)
+        "au_calibration": {str(k): v for k, v in calibration.items()},
         "events": {"count": len(events),
                    "micro": int((events["kind"] == "micro").sum()) if len(events) else 0,
                    "macro": int((events["kind"] == "macro").sum()) if len(events) else 0,
@@ -184,6 +192,7 @@ def analyze_video(
         "settings": settings.to_dict(),
         "timings": {"seconds": round(stats.seconds, 3), "fps": round(stats.fps, 1),
                     "detector_runs": stats.detections,
+                    "calibration_seconds": round(cal_seconds, 3),
                     "spotting_seconds": round(spot_seconds, 3),
                     "stages": {k: round(v, 3) for k, v in stats.stage_seconds.items()}},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
@@ -193,6 +202,16 @@ def analyze_video(
     if out is not None:
         write_outputs(result, out, report=report, transcript=transcript, segments=segments)
     return result
+
+
+def calibrate(frames: pd.DataFrame, stages: list[FaceStage]) -> dict[int, dict[str, float]]:
+    """Correct the action units of the finished table ``frames`` in place with each face's
+    resting state over the recording (:meth:`tells.facs.stage.AUStage.calibrate`; nothing
+    when the stages hold no offline AU stage)."""
+    from tells.facs.stage import AUStage
+
+    aus = next((st for st in stages if isinstance(st, AUStage)), None)
+    return aus.calibrate(frames) if aus is not None else {}
 
 
 def _spot(frames: pd.DataFrame, stages: list[FaceStage]) -> tuple[pd.DataFrame, dict]:

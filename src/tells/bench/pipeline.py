@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tells.api import _spot, default_stages
+from tells.api import _spot, calibrate, default_stages
 from tells.config import Settings
 from tells.face.mp import FaceMesher
 from tells.io.frames import Frame
@@ -70,8 +70,11 @@ def pipeline_pass(path: Path, settings: Settings, config: str = "full") -> tuple
     t0 = time.perf_counter()
     with open_video(path, settings.max_side) as src:
         table, stats = run(src, settings, stages)
-    if config == "full":
-        _spot(table.to_frame(), stages)
+    if config != "face":  # as tells analyze: the action units corrected over the recording
+        frames = table.to_frame()
+        calibrate(frames, stages)
+        if config == "full":
+            _spot(frames, stages)
     dt = time.perf_counter() - t0
     shares = {k: round(v / dt, 3) for k, v in stats.stage_seconds.items()}
     return stats.frames, dt, shares

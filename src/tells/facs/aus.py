@@ -161,13 +161,13 @@ _CROW = [(INDEX["tex_crow_R"], INDEX["eye_open_R"], AU_TABLE["AU06"].weights["te
          (INDEX["tex_crow_L"], INDEX["eye_open_L"], AU_TABLE["AU06"].weights["tex_crow_L"])]
 
 
-def _linear(x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+def linear_evidence(x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     """Raw geometric evidence of the :data:`LINEAR` units (weighted measurement changes, signed,
-    before the dead zone)."""
+    before the dead zone; 0 at rest)."""
     d = x - neutral
     v = _W @ d
     # lip stretcher is sideways pull: corners pulled out as they rise are the smile, not AU20
-    smile = max(0.0, float(d[_CORNER_RAISE].mean()))
+    smile = max(0.0, _mean2(d, _CORNER_RAISE))
     v[_ROW["AU20"]] -= SMILE_OUT_20 * smile
     # a smile lifts the whole mid-face, nose wings with the cheeks: not the nose wrinkler
     v[_ROW["AU09"]] -= SMILE_LIFT_09 * smile
@@ -214,7 +214,8 @@ def _direction(v: np.ndarray, x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
 
 
 def intensities(x: np.ndarray, neutral: np.ndarray,
-                motion: dict[str, float] | None = None) -> dict[str, float]:
+                motion: dict[str, float] | None = None,
+                offset: np.ndarray | None = None) -> dict[str, float]:
     """Action-unit intensities 0..5 of one face.
 
     Parameters
@@ -225,13 +226,16 @@ def intensities(x: np.ndarray, neutral: np.ndarray,
     motion : skin-motion evidence from this person's neutral crop to the current crop
         (:func:`tells.facs.motion.motion_evidence`), if a neutral crop is known; it is
         combined with the geometry (:func:`combine`).
+    offset : subtracted from the geometric evidence of the :data:`LINEAR` units
+        (:func:`linear_evidence`; a correction of the neutral found over a whole recording,
+        :mod:`tells.facs.calibration`).
 
     Returns
     -------
     dict with ``AU01`` … ``AU45`` (bilateral) and ``AU12L/R``, ``AU14L/R``; ``AU43`` is the
     closure level only (the caller decides whether it was held long enough).
     """
-    out, v = _geometric(x, neutral)
+    out, v = _geometric(x, neutral, offset)
     if motion is not None:
         combine(out, v, x, neutral, motion)
     return _bilateral(out)
@@ -257,10 +261,13 @@ def _mean2(a: np.ndarray, idx: list[int]) -> float:
     return (float(a[idx[0]]) + float(a[idx[1]])) / 2.0
 
 
-def _geometric(x: np.ndarray, neutral: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+def _geometric(x: np.ndarray, neutral: np.ndarray, offset: np.ndarray | None = None
+               ) -> tuple[dict[str, float], np.ndarray]:
     """The geometric part of :func:`intensities` (without ``AU12``/``AU14``) and the
-    evidence ``v`` of :func:`_linear` it was read from."""
-    v = _linear(x, neutral)
+    evidence ``v`` of :func:`linear_evidence` (minus ``offset``) it was read from."""
+    v = linear_evidence(x, neutral)
+    if offset is not None:
+        v = v - offset
     r = np.clip((v - _DEAD) / _SPAN, 0.0, 1.0) * 5.0
     out = dict(zip(LINEAR, r.tolist(), strict=True))
     thin = 1.0 - float(x[_THICK]) / max(float(neutral[_THICK]), 1e-3)
@@ -275,9 +282,9 @@ def with_motion(aus: dict[str, float], x: np.ndarray, neutral: np.ndarray,
                 motion: dict[str, float], v: np.ndarray | None = None) -> dict[str, float]:
     """``intensities(x, neutral, motion)`` from already computed ``aus =
     intensities(x, neutral)`` (a copy; saves the geometric part); ``v``: the geometric
-    evidence (:func:`_linear`) of ``x`` against ``neutral`` if known."""
+    evidence (:func:`linear_evidence`) of ``x`` against ``neutral`` if known."""
     out = dict(aus)
-    combine(out, _linear(x, neutral) if v is None else v, x, neutral, motion)
+    combine(out, linear_evidence(x, neutral) if v is None else v, x, neutral, motion)
     return _bilateral(out)
 
 
@@ -307,8 +314,8 @@ def _split_tightener(motion: dict[str, float], v: np.ndarray) -> dict[str, float
 def combine(out: dict[str, float], v: np.ndarray, x: np.ndarray, neutral: np.ndarray,
             motion: dict[str, float]) -> None:
     """Merge skin-motion evidence into geometric intensities ``out`` (in place); ``v`` is the
-    geometric evidence (:func:`_linear`) of measurements ``x`` against ``neutral``, read as
-    the direction the mesh moved (:func:`_direction`).
+    geometric evidence (:func:`linear_evidence`) of measurements ``x`` against ``neutral``,
+    read as the direction the mesh moved (:func:`_direction`).
 
     A unit's motion intensity (flow coefficient over :data:`FLOW_GAIN`, minus its dead zone
     in :data:`MOTION_DEAD`) counts fully once the mesh moves the same way, half when the mesh

@@ -9,8 +9,9 @@ import numpy as np
 
 from tells.contract import AU_C_COLUMNS, AU_NUMBERS, AU_R_COLUMNS, UNILATERAL_COLUMNS
 from tells.face.observation import FaceObservation
-from tells.facs.aus import CLOSED_HOLD_S, geometric_intensities, intensities, with_motion
+from tells.facs.aus import CLOSED_HOLD_S, LINEAR, geometric_intensities, intensities, with_motion
 from tells.facs.baseline import NeutralBaseline, NeutralCrop, population_neutral
+from tells.facs.calibration import REGIONS, UNITS, InputLog, rest_offset
 from tells.facs.features import NAMES, measure
 from tells.facs.motion import crop_points, eye_darkness, gray, motion_evidence, new_dis
 
@@ -90,14 +91,19 @@ class AUStage:
     first :data:`WARM_FRAMES`, those showing an action unit count
     :data:`EXPRESSIVE_WEIGHT`). The last intensities of a face are kept in :meth:`latest`
     for the emotion stage.
+
+    With ``offline`` (a recorded file), what each row was read from is kept, and
+    :meth:`calibrate` corrects the finished table with each face's resting state over the
+    whole recording (:mod:`tells.facs.calibration`).
     """
 
     columns = AU_R_COLUMNS + AU_C_COLUMNS + UNILATERAL_COLUMNS
 
-    def __init__(self, half_life_s: float = 120.0):
+    def __init__(self, half_life_s: float = 120.0, offline: bool = False):
         self.half_life_s = half_life_s
         self._faces: OrderedDict[int, _FaceState] = OrderedDict()
         self._dis = None  # this stage's own flow object (one per stage: runs may be threads)
+        self._log = InputLog() if offline else None
 
     def _state(self, face_id: int) -> _FaceState:
         st = self._faces.get(face_id)
@@ -145,6 +151,7 @@ class AUStage:
         aus, v = geometric_intensities(x, neutral)
         if calm and not warm:  # a held expression must not become the neutral
             st.baseline.update(x, obs.t, 1.0 if max(aus.values()) < 1.0 else EXPRESSIVE_WEIGHT)
+        motion = None
         if obs.crop is not None:
             g = gray(obs.crop)
             pts = (crop_points(obs.landmarks, obs.crop_matrix) if obs.crop_matrix is not None
@@ -164,7 +171,42 @@ class AUStage:
         if st.closed_since is None or obs.t - st.closed_since < CLOSED_HOLD_S:
             aus["AU43"] = 0.0
         st.last = aus
+        if self._log is not None:
+            self._log.add(obs.face_id, x, neutral, motion)
         return au_row(aus)
+
+    def calibrate(self, frames) -> dict[int, dict[str, float]]:
+        """Correct the action-unit columns of ``frames`` (the finished table of the run this
+        stage was in, face rows in the order this stage saw them) in place with each face's
+        resting state over the recording (:func:`tells.facs.calibration.rest_offset`).
+
+        Returns ``{face_id: {unit: how far its evidence was raised}}`` for the faces
+        corrected (face ids as this stage saw them); nothing without ``offline`` or when
+        ``frames`` is not that table."""
+        log = self._log
+        face_rows = np.flatnonzero(frames["success"].to_numpy() == 1) if len(frames) else []
+        if log is None or log.rows == 0 or len(face_rows) != log.rows:
+            return {}
+        ids = log.face_ids()
+        done: dict[int, dict[str, float]] = {}
+        keep = [c for c in self.columns if not c.startswith("AU43")]  # held closure: as read
+        at = [frames.columns.get_loc(c) for c in keep]
+        units = sorted({u for part in REGIONS for u in part})
+        for face in np.unique(ids):
+            rows = np.flatnonzero(ids == face)
+            x, neutral = log.measurements(rows)
+            read = {u: frames[f"{u}_r"].to_numpy()[face_rows[rows]] for u in units}
+            offset = rest_offset(x, neutral, read,
+                                 frames["timestamp"].to_numpy()[face_rows[rows]])
+            if offset is None:
+                continue
+            new = [au_row(intensities(a, b, m, offset)) for a, b, m in zip(
+                x, neutral, log.motion(rows), strict=True)]
+            values = np.array([[r[c] for c in keep] for r in new])
+            frames.iloc[face_rows[rows], at] = values
+            done[int(face)] = {u: round(-float(offset[LINEAR.index(u)]), 4) for u in UNITS
+                               if offset[LINEAR.index(u)] < 0.0}
+        return done
 
     @staticmethod
     def _turn_weight(neutral: NeutralCrop, g, pose) -> float:

@@ -243,7 +243,8 @@ class LiveSession:
 
         # the stages of tells analyze; the tap hands the spotter what MotionStage records (for a
         # window only) and what the emotion stage recorded for event naming
-        stages = [st for st in default_stages(self.settings) if not isinstance(st, MotionStage)]
+        stages = [st for st in default_stages(self.settings, offline=False)
+                  if not isinstance(st, MotionStage)]
         tap = PositionTap(next((st for st in stages if isinstance(st, EmotionStage)), None))
         stages.append(tap)
         columns = GEOMETRY_COLUMNS + QUALITY_COLUMNS + [c for st in stages for c in st.columns]
