@@ -171,6 +171,22 @@ def test_crows_feet_beside_a_wide_open_eye_are_not_the_cheek_raiser():
     assert intensities(narrow, neutral)["AU06"] >= 2.0
 
 
+def test_lines_across_the_nose_without_the_wings_rising_are_not_the_nose_wrinkler():
+    """Fingers laid across the nose (WolfgangLanger_Pexels.mp4, 3.4-5.5 s) draw lines on the
+    nose bridge while the wings stay where they were; the nose wrinkler lifts the wings."""
+    neutral = measure(reference_shape())
+    lines, wing = NAMES.index("tex_nose"), NAMES.index("nose_wing_raise")
+    fingers = neutral.copy()
+    fingers[lines] += 0.05
+    assert intensities(fingers, neutral)["AU09"] < 0.5
+    lifted = neutral.copy()
+    lifted[wing] += 0.01  # the wings alone: AU9 below a trace
+    wrinkled = lifted.copy()
+    wrinkled[lines] += 0.02  # with the lines AU9 brings: both count
+    assert intensities(wrinkled, neutral)["AU09"] >= 2.0
+    assert intensities(wrinkled, neutral)["AU09"] > intensities(lifted, neutral)["AU09"] + 1.5
+
+
 def test_broad_smile_pulling_the_corners_out_is_not_the_lip_stretcher():
     right, left = [61, 146, 91], [291, 375, 321]
     smile = _moved(right, dx=-0.14, dy=-0.095)  # out more than up, as a broad smile does

@@ -132,6 +132,12 @@ SMILE_OUT_20 = 1.5
 #: nose-wing rise per unit of lip-corner rise that a smile brings without any nose wrinkler
 #: (single_face.mp4's broad smile: wings +0.035 with corners +0.10)
 SMILE_LIFT_09 = 0.4
+#: the nose-bridge lines count for the nose wrinkler up to this many times the nose wings'
+#: rise: AU9 always lifts the wings (the warp oracle's faces: lines 1-1.9 times the rise), and
+#: lines across the nose bridge without that are fingers, glasses or shadow
+#: (WolfgangLanger_Pexels.mp4: fingers across her nose read AU09 3.6-5 with the wings not
+#: rising, OpenFace 0)
+LINES_PER_WING = 2.0
 #: brow lowering (AU04's geometric evidence) per unit of lip-corner rise that a broad smile
 #: brings without any brow lowerer: the cheek raiser's pull on the skin round the eyes draws
 #: the brows down a little (single_face.mp4's smile read AU04 at 1-1.4, OpenFace 0; kept
@@ -156,6 +162,8 @@ _ROW = {n: i for i, n in enumerate(LINEAR)}
 _EYE = [INDEX["eye_open_R"], INDEX["eye_open_L"]]
 _CORNER_RAISE = [INDEX["corner_raise_R"], INDEX["corner_raise_L"]]
 _THICK, _GAP = INDEX["lip_thick"], INDEX["lip_gap"]
+_TEX_NOSE, _WING = INDEX["tex_nose"], INDEX["nose_wing_raise"]
+_NOSE_LINES = AU_TABLE["AU09"].weights["tex_nose"]
 _BROW_IN = [INDEX["brow_in_raise_R"], INDEX["brow_in_raise_L"]]
 _CROW = [(INDEX["tex_crow_R"], INDEX["eye_open_R"], AU_TABLE["AU06"].weights["tex_crow_R"]),
          (INDEX["tex_crow_L"], INDEX["eye_open_L"], AU_TABLE["AU06"].weights["tex_crow_L"])]
@@ -171,6 +179,10 @@ def linear_evidence(x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     v[_ROW["AU20"]] -= SMILE_OUT_20 * smile
     # a smile lifts the whole mid-face, nose wings with the cheeks: not the nose wrinkler
     v[_ROW["AU09"]] -= SMILE_LIFT_09 * smile
+    lines = float(d[_TEX_NOSE])
+    if lines > 0.0:
+        v[_ROW["AU09"]] -= _NOSE_LINES * max(0.0, lines - LINES_PER_WING * max(
+            0.0, float(d[_WING])))
     # a smile lowers the brows, it does not raise their inner ends: with those raised (the
     # sad brow, 1 + 4, over a mouth stretched wide) there is nothing to take back
     lowered = -_mean2(d, _BROW_IN)
