@@ -244,7 +244,7 @@ def _train(recs, l2, n_pc, kind="full"):
     """``n_pc``: components of the (mesh, texture) change."""
     from tells.emotion.event import EVENT_EMOTIONS
 
-    y = np.array([EVENT_EMOTIONS.index(r["label"]) for r in recs])
+    y = _labels(recs)
     maps = {b: _basis(recs, b)[:n] if kind == "full" else np.zeros((0, 1))
             for b, n in zip(BLOCKS, n_pc, strict=True)}
     x = _design(recs, maps, kind)
@@ -260,17 +260,18 @@ def _predict(m, recs):
     return np.argmax(((x - m["mu"]) / m["sd"]) @ m["w"] + m["b"], 1)
 
 
-def _folds(recs, k):
+def _folds(recs, k, seed=0):
     people = sorted({r["subject"] for r in recs})
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     rng.shuffle(people)
     fold_of = {p: i % k for i, p in enumerate(people)}
     return np.array([fold_of[r["subject"]] for r in recs])
 
 
-def _cv(recs, l2, n_pc, k, kind="full"):
-    """Predictions for every record from a model fitted without its person's fold."""
-    folds = _folds(recs, k)
+def _cv(recs, l2, n_pc, k, kind="full", seed=0):
+    """Predictions for every record from a model fitted without its person's fold (people
+    dealt to folds by ``seed``)."""
+    folds = _folds(recs, k, seed)
     pred = np.zeros(len(recs), int)
     for i in range(k):
         train = [r for r, f in zip(recs, folds, strict=True) if f != i]
@@ -284,7 +285,7 @@ def _summary(recs, pred, all_recs=None) -> str:
     """Accuracy over every clip of ``all_recs`` (misses count as wrong), per-class recall."""
     from tells.emotion.event import EVENT_EMOTIONS
 
-    y = np.array([EVENT_EMOTIONS.index(r["label"]) for r in recs])
+    y = _labels(recs)
     total = len(all_recs) if all_recs is not None else len(recs)
     acc = (pred == y).sum() / max(total, 1)
     per = []
@@ -295,10 +296,15 @@ def _summary(recs, pred, all_recs=None) -> str:
     return f"{acc:.3f} of {total} ({' '.join(per)})"
 
 
-def _mean_recall(recs, pred) -> float:
+def _labels(recs) -> np.ndarray:
     from tells.emotion.event import EVENT_EMOTIONS
 
-    y = np.array([EVENT_EMOTIONS.index(r["label"]) for r in recs])
+    return np.array([EVENT_EMOTIONS.index(r["label"]) for r in recs])
+
+
+def _mean_recall(recs, pred) -> float:
+
+    y = _labels(recs)
     return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
 
@@ -379,6 +385,11 @@ def fit(args) -> None:
                       f"{_summary(sub(m), pred[m], every)}")
     if args.tfeid_info:
         _by_agreement(recs, scored, pred, args.tfeid_info)
+    if args.fold_seeds > 1:  # how much the figure owes to which people share a fold
+        accs = [((_cv(recs, l2, n_pc, args.folds, seed=s) == _labels(recs)) & scored).sum()
+                / len(everything) for s in range(args.fold_seeds)]
+        print(f"  over {args.fold_seeds} ways of dealing people to folds: mean {np.mean(accs):.3f} "
+              f"(from {min(accs):.3f} to {max(accs):.3f})")
     arrays = {}
     n_feat = len(FEATURE_NAMES)
     for kind in ("full", "cnn", "aus"):
@@ -436,6 +447,9 @@ def main() -> None:
                    help="weight of a warp-made clip (scripts/devset_emotion_warp.py) in the fit")
     f.add_argument("--tfeid-info", help="TFEID's Image_info.xls: also print accuracy on its "
                    "photos by how many of the database's observers named the posed emotion")
+    f.add_argument("--fold-seeds", type=int, default=1,
+                   help="also report the chosen model's people-left-out accuracy over this many "
+                   "ways of dealing people to the folds (mean, range)")
     f.add_argument("--warps-only", action="store_true",
                    help="fit on the warp-made clips alone (the first --pcs, --texture-pcs, "
                    "--l2) and score every real clip with it; writes nothing")

@@ -93,7 +93,7 @@ MODELS: dict[str, Asset] = {
               "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
               "MIT", "model", "TF.js weight manifest of face_expression", registry="npm"),
         Asset("event_model", "tells", "0.1.0", "tells/emotion/data/event_model.npz",
-              "eea66deb4dc1218963265ea9616c1c0354237bc03efb2d16966d5e4ac97a2a0a",
+              "57832a223a62d71200b8d4a16899c6482a251edadd6fad18a805f37f783b16e4",
               "MIT", "model", "event naming: logistic models over the change of AUs, CNN, "
               "mesh and texture, fitted by tells on flash clips of real faces (scripts/fit_event_emotion.py, "
               "docs/DATA.md)", bundled=True),
