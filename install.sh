@@ -10,7 +10,7 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
   || { echo "install.sh: tells needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test,research]"
+.venv/bin/python -m pip install --quiet -e ".[test,research,devdata]"
 # Browser for the report and trainer tests: Debian's chromium (never a downloaded browser build).
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

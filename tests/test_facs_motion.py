@@ -10,7 +10,7 @@ from tells.face.align import crop_template
 from tells.face.geometry import reference_shape
 from tells.facs.aus import _ROW, intensities, linear_evidence
 from tells.facs.baseline import NeutralCrop
-from tells.facs.features import measure
+from tells.facs.features import NAMES, measure
 from tells.facs.motion import (
     MOTION_AUS,
     dense_template,
@@ -134,6 +134,23 @@ def test_nose_wrinkler_motion_needs_the_mesh_to_show_it():
     wrinkle = reference_shape().copy()
     wrinkle[wings, 1] -= 0.012
     assert intensities(measure(wrinkle), x0, {"AU09": 2.0, "closure": 0.0})["AU09"] >= 1.5
+
+
+def test_jaw_drop_motion_needs_the_chin_to_drop_more_than_lips_drawn_apart_bring():
+    """Lips drawn apart over closed teeth (a broad smile showing them) move the lower lip
+    down through the jaw drop's flow template while the chin stays (single_face.mp4: flow
+    read AU26 at 1.5-2, OpenFace 0.2); a dropped jaw takes the chin down with the lip."""
+    x0 = measure(reference_shape())
+    gap, jaw = NAMES.index("lip_gap"), NAMES.index("jaw_drop")
+    flow = {"AU26": 1.4, "closure": 0.0}
+    teeth = x0.copy()
+    teeth[gap] += 0.15
+    teeth[jaw] += 0.035  # the chin hardly moves
+    assert intensities(teeth, x0, flow)["AU26"] < 1.0
+    dropped = x0.copy()
+    dropped[gap] += 0.15
+    dropped[jaw] += 0.08  # the chin goes down with the lower lip (WolfgangLanger_Pexels.mp4)
+    assert intensities(dropped, x0, flow)["AU26"] >= 1.5
 
 
 def test_neutral_image_is_a_median_robust_to_expressions():

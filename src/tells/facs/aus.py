@@ -107,8 +107,15 @@ MOTION_DEAD: dict[str, tuple[float, float]] = {
 }
 #: units whose motion counts only as far as the mesh moves the same way (not half when it
 #: does not move): a broad smile's cheeks, rising round the nose, fit the nose wrinkler's
-#: flow template (single_face.mp4's smile read AU09 at 1-2 from motion alone, OpenFace 0)
-NEEDS_MESH = ("AU09",)
+#: flow template (single_face.mp4's smile read AU09 at 1-2 from motion alone, OpenFace 0); and
+#: the jaw drop, whose template a lower lip drawn down over closed teeth fits (below)
+NEEDS_MESH = ("AU09", "AU26")
+#: chin drop (eye-corner-distance units) per unit of lips parting beyond the neutral's that a
+#: jaw drop's skin motion must come with: lips drawn apart over closed teeth (a broad smile
+#: showing its teeth) move the lower lip down through the jaw drop's flow template, while the
+#: chin stays (single_face.mp4's smile: gap +0.15 with the chin +0.035, flow read AU26 at
+#: 1.5-2.1, OpenFace 0.2; WolfgangLanger_Pexels.mp4's dropped jaw: chin 0.4-1.7 times the gap)
+JAW_PER_GAP = 0.25
 # AU12 stays geometric: the mesh follows the lip corner puller well, while the flow reads a
 # crying mouth stretched wide (20 + 15) as a strong 12; its template stays in the flow fit so
 # that a smile's motion is not given to other units
@@ -213,10 +220,12 @@ def _direction(v: np.ndarray, x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     the mesh's lip corners being unreliable on an open mouth). For the lip pressor on parted
     lips (its geometric reading suppressed) the direction is the lips moving towards each
     other: the fall of the inner lip gap from the neutral's (parted lips do not thin
-    measurably in the mesh, they close), negative as they part further."""
+    measurably in the mesh, they close), negative as they part further. For the jaw drop it is
+    the chin's drop beyond :data:`JAW_PER_GAP` times the lips' parting from the neutral's."""
     was = max(0.0, float(x[_GAP]) - 0.05)
     now = max(0.0, float(x[_GAP]) - max(0.05, float(neutral[_GAP])))
     d = v.copy()
+    d[_ROW["AU26"]] -= JAW_PER_GAP * max(0.0, float(x[_GAP]) - float(neutral[_GAP]))
     d[_ROW["AU14L"]] += 0.5 * (was - now)
     d[_ROW["AU14R"]] += 0.5 * (was - now)
     if x[_GAP] > 0.03:
