@@ -188,6 +188,36 @@ def test_show_draws_the_disagreeing_frames_from_the_video(wolfgang, wolfgang_ana
     assert len(faces) == 1
 
 
+def test_skip_hands_leaves_out_the_frames_with_a_hand_on_the_face(wolfgang, wolfgang_analysis,
+                                                                   tmp_path, capsys):
+    """WolfgangLanger_Pexels.mp4: her hand is over her nose and mouth from about 2.4 s to 9.6 s
+    (frames 58-230; frames 20, 35, 42 and 57 show none, 97, 100, 118, 132, 147, 168, 181 and
+    193 show it, by eye). A coder that agrees with tells but for frames under the hand agrees
+    fully without them."""
+    df = wolfgang_analysis.frames
+    df = df[(df["face_id"] == 0) & (df["success"] == 1)]
+    df.to_csv(tmp_path / "frames.csv", index=False)
+    frames = df["frame"].to_numpy()
+    a12 = df["AU12_r"].to_numpy(float)
+    of12 = a12.copy()
+    planted = list(range(100, 200, 4))
+    of12[np.isin(frames, planted)] += 4.0
+    write_openface(tmp_path / "of.csv", frames + 1, {"AU12_r": of12})
+    args = ["eval", "agreement", "--openface", str(tmp_path / "of.csv"),
+            str(tmp_path / "frames.csv"), "--json"]
+    assert main(args) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert whole["aus"]["AU12"]["r"] < 0.95 and "hand_frames" not in whole
+    assert main([*args, "--skip-hands", "--video", str(wolfgang)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    hands = out["hand_frames"]
+    assert {97, 118, 181, *planted} <= set(hands) and len(hands) >= 100
+    assert min(hands) > 57 and max(hands) < 240
+    assert out["n_frames"] == whole["n_frames"] - len(hands)
+    assert out["aus"]["AU12"]["r"] == pytest.approx(1.0)
+    assert "--skip-hands needs --video" in _error(args[2:-1] + ["--skip-hands"], capsys)
+
+
 def test_show_needs_the_video(pair, capsys):
     root, *_ = pair
     assert "--show needs --video" in _error(["--openface", str(root / "of.csv"), str(root),

@@ -17,7 +17,11 @@ JSON (``--json``)::
 
     {"openface": path, "frames": path, "face_id": id, "frame_base": 1, "n_frames": n,
      "aus": {"AU01": {"r", "offset", "scale", "n", "tells_mean", "openface_mean"}, ...},
-     "mean_r": mean of the defined r}
+     "mean_r": mean of the defined r, "hand_frames": [frames left out] (with --skip-hands)}
+
+``--skip-hands --video VIDEO`` leaves out the frames in which a hand lies on the face
+(:func:`tells.face.hands.hand_on_face_frames`): under fingers both coders read what the hand
+does to the skin.
 
 OpenFace normalises intensities per person in its dynamic models (it subtracts a running
 median of the person's appearance); tells reads them against the person's neutral face,
@@ -71,6 +75,10 @@ def register(kinds) -> None:
     p.add_argument("--au", metavar="LIST",
                    help="units to show, e.g. AU01,AU17 (default: those with r below 0.5 "
                    "or undefined)")
+    p.add_argument("--skip-hands", action="store_true",
+                   help="leave out the frames in which a hand lies on the face (found in "
+                   "--video by mediapipe's hand tracker): the skin under fingers reads what "
+                   "the hand does, for either coder")
     p.add_argument("--per-side", type=int, default=5, metavar="N",
                    help="frames per side of a disagreement on a sheet (default 5)")
     add_output_flags(p)
@@ -218,12 +226,23 @@ def _span(s: pd.Series) -> str:
 def run(args) -> int:
     if args.show is not None and args.video is None:
         raise InputError("--show needs --video: the video the tables were made from")
+    if args.skip_hands and args.video is None:
+        raise InputError("--skip-hands needs --video: the video the tables were made from")
     if args.per_side < 1:
         raise InputError("--per-side must be at least 1")
     matched = match(read_openface(args.openface), read_tells(args.frames),
                     face_id=args.face_id, frame_base=args.frame_base)
+    hands = None
+    if args.skip_hands:
+        hands = _hand_frames(args, matched[0])
+        kept = matched[0][~matched[0]["frame"].isin(hands)]
+        if kept.empty:
+            raise InputError("--skip-hands: a hand lies on the face in every matched frame")
+        matched = (kept, *matched[1:])
     result = {"openface": str(args.openface), "frames": str(args.frames),
               **summarize(*matched, args.frame_base)}
+    if hands is not None:
+        result["hand_frames"] = hands
     if args.show is not None:
         result["sheets"] = _show(args, result, matched[0])
     if args.json:
@@ -234,6 +253,21 @@ def run(args) -> int:
             print(f"{au}: {s['file']} (tells higher on {len(s['tells_higher'])} frames, "
                   f"OpenFace higher on {len(s['openface_higher'])})")
     return 0
+
+
+def _hand_frames(args, m: pd.DataFrame) -> list[int]:
+    """The matched frames with a hand on the face (``--skip-hands``)."""
+    from tells.face.hands import hand_on_face_frames
+    from tells.io.video import check_input_file
+
+    video = check_input_file(args.video)
+    missing = {"x", "y", "width", "height"} - set(m.columns)
+    if missing:
+        raise InputError(f"{args.frames}: no {', '.join(sorted(missing))} column "
+                         "(a tells per-frame table has them)")
+    boxes = {int(f): (float(x), float(y), float(w), float(h)) for f, x, y, w, h in
+             m[["frame", "x", "y", "width", "height"]].itertuples(index=False)}
+    return hand_on_face_frames(video, boxes)
 
 
 def _show(args, result: dict, m: pd.DataFrame) -> dict:
@@ -267,7 +301,9 @@ def format_table(result: dict) -> str:
 
     lines = [f"AU agreement with OpenFace over {result['n_frames']} frames "
              f"(tells face {result['face_id']}; OpenFace frame k = tells frame "
-             f"k-{result['frame_base']})",
+             f"k-{result['frame_base']})"
+             + (f"; {len(result['hand_frames'])} frames with a hand on the face left out"
+                if "hand_frames" in result else ""),
              f"{'AU':6} {'r':>6} {'offset':>7} {'scale':>6} {'n':>6}"]
     for au, s in result["aus"].items():
         lines.append(f"{au:6} {num(s['r']):>6} {num(s['offset']):>7} "
