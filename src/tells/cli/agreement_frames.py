@@ -117,6 +117,12 @@ def _how(au: str) -> str:
     return "" if spec is None else spec.how.replace(" (right)", "")
 
 
+def face_boxes(m: pd.DataFrame) -> dict[int, tuple[float, float, float, float]]:
+    """``{frame: (x, y, width, height)}`` of the face from the matched table ``m``."""
+    return {int(f): (float(x), float(y), float(w), float(h)) for f, x, y, w, h in
+            m[["frame", "x", "y", "width", "height"]].itertuples(index=False)}
+
+
 def write_sheets(video: str | Path, m: pd.DataFrame, picks: dict[str, dict], out_dir: str | Path,
                  other: str = "OpenFace") -> list[Path]:
     """Decode ``video`` once and write ``<out_dir>/<AU>.png`` for every unit of ``picks``
@@ -128,8 +134,7 @@ def write_sheets(video: str | Path, m: pd.DataFrame, picks: dict[str, dict], out
     from tells.trainer.images import write_png
 
     wanted = {r["frame"] for p in picks.values() for rows in p.values() for r in rows}
-    boxes = {int(f): (float(x), float(y), float(w), float(h)) for f, x, y, w, h in
-             m[["frame", "x", "y", "width", "height"]].itertuples(index=False)}
+    boxes = face_boxes(m)
     faces: dict[int, np.ndarray] = {}
     with open_video(video) as source:
         for frame in source:

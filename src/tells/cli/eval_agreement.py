@@ -257,17 +257,21 @@ def run(args) -> int:
 
 def _hand_frames(args, m: pd.DataFrame) -> list[int]:
     """The matched frames with a hand on the face (``--skip-hands``)."""
+    from tells.cli.agreement_frames import face_boxes
     from tells.face.hands import hand_on_face_frames
     from tells.io.video import check_input_file
 
     video = check_input_file(args.video)
-    missing = {"x", "y", "width", "height"} - set(m.columns)
+    _need_columns(args, m, ("x", "y", "width", "height"))
+    return hand_on_face_frames(video, face_boxes(m))
+
+
+def _need_columns(args, m: pd.DataFrame, columns) -> None:
+    """One error line unless tells' table gave ``m`` all of ``columns``."""
+    missing = set(columns) - set(m.columns)
     if missing:
         raise InputError(f"{args.frames}: no {', '.join(sorted(missing))} column "
                          "(a tells per-frame table has them)")
-    boxes = {int(f): (float(x), float(y), float(w), float(h)) for f, x, y, w, h in
-             m[["frame", "x", "y", "width", "height"]].itertuples(index=False)}
-    return hand_on_face_frames(video, boxes)
 
 
 def _show(args, result: dict, m: pd.DataFrame) -> dict:
@@ -276,10 +280,7 @@ def _show(args, result: dict, m: pd.DataFrame) -> dict:
     from tells.io.video import check_input_file
 
     video = check_input_file(args.video)
-    missing = set(SHOW_COLUMNS) - set(m.columns)
-    if missing:
-        raise InputError(f"{args.frames}: no {', '.join(sorted(missing))} column "
-                         "(a tells per-frame table has them)")
+    _need_columns(args, m, SHOW_COLUMNS)
     if args.au:
         aus = [a.strip().upper() for a in args.au.split(",") if a.strip()]
         unknown = [a for a in aus if a not in result["aus"]]

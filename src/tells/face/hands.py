@@ -12,7 +12,7 @@ May import ``tells.io``; nothing from later layers.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -22,8 +22,7 @@ MIN_POINTS = 3
 
 
 def hand_on_face_frames(video: str | os.PathLike,
-                        boxes: Mapping[int, tuple[float, float, float, float]],
-                        on_frame: Callable[[int], None] | None = None) -> list[int]:
+                        boxes: Mapping[int, tuple[float, float, float, float]]) -> list[int]:
     """The frames of ``video`` (tells' frame numbers: decoded frames from 0) in which a hand
     has at least :data:`MIN_POINTS` of its landmarks inside the face's box.
 
@@ -33,22 +32,19 @@ def hand_on_face_frames(video: str | os.PathLike,
     boxes : ``{frame: (x, y, width, height)}`` of the face, in source pixels (the ``x``,
         ``y``, ``width``, ``height`` columns of tells' per-frame table); frames without a box
         are not looked at.
-    on_frame : called with each decoded frame's number (progress).
     """
+    if not boxes:
+        return []
     import mediapipe as mp  # noqa: F401  (heavy import, logs at load)
     from mediapipe.python.solutions import hands as mp_hands
 
     from tells.io.video import open_video
 
     found: list[int] = []
-    if not boxes:
-        return found
     last = max(boxes)
     with mp_hands.Hands(static_image_mode=False, max_num_hands=2, model_complexity=0,
                         min_detection_confidence=0.5) as tracker, open_video(video) as source:
         for frame in source:
-            if on_frame is not None:
-                on_frame(frame.index)
             if frame.index > last:
                 break
             box = boxes.get(frame.index)
