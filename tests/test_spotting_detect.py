@@ -324,3 +324,67 @@ def test_frame_table_rows_from_a_start_are_the_tail_of_the_whole_table(monkeypat
             for start in {0, 1, n // 3, n - 1, n, n + 5, int(rng.integers(0, n + 1))}:
                 want = whole.iloc[max(start, 0):].reset_index(drop=True)
                 pd.testing.assert_frame_equal(t.to_frame(start), want, check_exact=True)
+
+
+def test_light_changed_reads_the_whole_face_and_one_side_against_the_other():
+    from tells.spotting.spot import light_changed
+
+    p = SpotParams()
+    steady = np.tile([100.0, 110.0], (40, 1))
+    assert not light_changed(steady, 20, 30, 3, p)
+    brighter = steady.copy()
+    brighter[25:31] *= 1.4  # the whole face 40 % brighter (log 0.34): a room light
+    assert light_changed(brighter, 20, 30, 3, p)
+    assert not light_changed(brighter, 20, 24, 3, p)  # not up to the apex
+    side = steady.copy()
+    side[25:31, 0] *= 1.35  # one side brighter, the other darker: whole face about level
+    side[25:31, 1] *= 0.75
+    assert abs(np.log(side[28].mean() / steady[28].mean())) < 0.1
+    assert light_changed(side, 20, 30, 3, p)
+    slight = steady.copy()
+    slight[25:31, 0] *= 1.2  # a hand or a turn shading a side a little: an expression stays
+    assert not light_changed(slight, 20, 30, 3, p)
+    unknown = brighter.copy()
+    unknown[:21] = 0.0  # no crop before the onset: nothing to compare with
+    assert not light_changed(unknown, 20, 30, 3, p)
+
+
+def _lamp_video(path, strength: float):
+    """5 s at 30 fps of the sample photo single_face.jpg, a lamp lighting the image's right
+    side and shading its left from 2.0 to 2.8 s (eased over 0.15 s)."""
+    import cv2
+
+    from tells.io.image import read_image
+    from tells.io.samples import sample_path
+    from tells.spotting.flashes import Clip, write_clip
+
+    img = read_image(sample_path("single_face.jpg"))
+    h, w = img.shape[:2]
+    s = 480 / max(h, w)
+    img = cv2.resize(img, (int(w * s) // 2 * 2, int(h * s) // 2 * 2)).astype(np.float32)
+    w = img.shape[1]
+    ramp = np.clip((np.arange(w) - 0.4 * w) / (0.3 * w), 0, 1)[None, :, None]
+    frames = []
+    for k in range(150):
+        t = k / 30
+        a = float(np.clip(min(t - 2.0, 2.8 - t) / 0.15, 0, 1)) if 2.0 <= t <= 2.8 else 0.0
+        gain = 1 + strength * a * (ramp - 0.6 * (1 - ramp))
+        frames.append(np.clip(img * gain, 0, 255).astype(np.uint8))
+    return write_clip(Clip(frames, 30, 2.0, 2.4, 2.8, 72), path)
+
+
+def test_a_lamp_lighting_one_side_of_a_real_face_is_not_an_expression(tmp_path):
+    """A still face lit from one side for 0.8 s moves the mesh's mouth as a lip pressor
+    would (without the lighting check it was reported as 24A); it is left out as a
+    lighting change, and the same face without the lamp gives no candidate at all."""
+    import json
+
+    for strength, expect in ((1.2, {"lighting change": 1}), (0.0, {})):
+        video = _lamp_video(tmp_path / f"lamp{strength}.mp4", strength)
+        out = tmp_path / f"out{strength}"
+        p = run_cli("analyze", str(video), "-o", str(out), "-q", "--no-report")
+        assert p.returncode == 0, p.stderr
+        assert pd.read_csv(out / "events.csv").empty
+        left = json.load(open(out / "run.json"))["events"]["left_out"]
+        left.pop("at the start of the face's track (onset not seen)", None)
+        assert left == expect, strength

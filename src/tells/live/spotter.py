@@ -50,7 +50,7 @@ from tells.face.observation import FaceObservation
 from tells.io.table import FrameTable
 from tells.spotting.regions import REGIONS
 from tells.spotting.spot import EYE_REGIONS, SpotParams
-from tells.spotting.stage import N_FEATURES, region_positions
+from tells.spotting.stage import N_FEATURES, N_POSITIONS, spotting_record
 
 #: the decision delay after an event's offset (seconds): the offset is placed on a signal
 #: smoothed over 0.15 s, so the detector needs about that much of the face settling after it
@@ -60,7 +60,7 @@ DEFAULT_DELAY_S = 0.3
 class PositionTap:
     """A pipeline stage adding no columns, run after the others: keeps what offline event
     detection reads besides the table for each face's last frame — the regional landmark
-    positions (what :class:`tells.spotting.stage.MotionStage` records) and the raw appearance
+    positions and side lighting (what :class:`tells.spotting.stage.MotionStage` records) and the raw appearance
     CNN probabilities the emotion stage recorded for the frame (``emotion``, an
     :class:`tells.emotion.stage.EmotionStage` of the same pipeline, or ``None``)."""
 
@@ -71,7 +71,7 @@ class PositionTap:
         self.last: dict[int, tuple[int, np.ndarray, np.ndarray | None]] = {}
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
-        self.last[obs.face_id] = (obs.frame, region_positions(obs.aligned),
+        self.last[obs.face_id] = (obs.frame, spotting_record(obs),
                                   self._appearance(obs.face_id, obs.frame))
         return {}
 
@@ -188,14 +188,14 @@ class OnlineSpotter:
             if len(past) < 10:
                 face.moving_t = t
                 return
-            past = np.stack(past).reshape(len(past), -1, 2)
+            past = np.stack(past)[:, :N_POSITIONS].reshape(len(past), -1, 2)
             face.ref = np.median(past, axis=0)
             face.noise = np.median(np.linalg.norm(past - face.ref, axis=2), axis=0) + 1e-4
             face.ref_t = t
         if face.ref is None:
             face.moving_t = t
             return
-        z = np.linalg.norm(positions.reshape(-1, 2) - face.ref, axis=1) / face.noise
+        z = np.linalg.norm(positions[:N_POSITIONS].reshape(-1, 2) - face.ref, axis=1) / face.noise
         if z[self._keep].max() >= 1.0 + self.watch * (self.params.deform_threshold - 1.0):
             face.moving_t = t
 

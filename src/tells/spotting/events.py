@@ -27,6 +27,7 @@ from tells.emotion.cnn import CNN_CLASSES
 from tells.emotion.event import name_event
 from tells.spotting.regions import REGIONS
 from tells.spotting.spot import SpotParams, au_code, blink_count, columns, spot_face
+from tells.spotting.stage import N_FEATURES, N_POSITIONS
 
 #: the event table's columns: the contract's, plus the emotion's probability
 EVENT_TABLE_COLUMNS = EVENT_COLUMNS[:11] + ["emotion_probability"] + EVENT_COLUMNS[11:]
@@ -77,16 +78,18 @@ def _displayed(emotions: np.ndarray | None, t: np.ndarray, on_t: float, off_t: f
     return EMOTIONS[int(np.argmax(mean))]
 
 
-def _positions(frames_idx: np.ndarray, motion) -> np.ndarray | None:
-    """Region landmark positions for the face's rows, or None when not recorded for all."""
+def _positions(frames_idx: np.ndarray, motion) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Region landmark positions (rows, regions, 2) and the two sides' skin light (rows, 2)
+    for the face's rows, or ``(None, None)`` when not recorded for all."""
     if motion is None or not len(motion[0]):
-        return None
+        return None, None
     mf, mv = motion
     lookup = {int(f): i for i, f in enumerate(mf)}
     if any(int(f) not in lookup for f in frames_idx):
-        return None
-    pos = mv[[lookup[int(f)] for f in frames_idx]]
-    return pos.reshape(len(frames_idx), len(REGIONS), 2).astype(np.float64)
+        return None, None
+    rec = mv[[lookup[int(f)] for f in frames_idx]].astype(np.float64)
+    pos = rec[:, :N_POSITIONS].reshape(len(frames_idx), len(REGIONS), 2)
+    return pos, rec[:, N_POSITIONS:N_FEATURES] if rec.shape[1] >= N_FEATURES else None
 
 
 def detect_events(frames: pd.DataFrame, motion_of=None,
@@ -97,7 +100,8 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
     Parameters
     ----------
     frames : per-frame table (contract columns incl. AU and, if present, emotion columns).
-    motion_of : ``face_id -> (frames, region positions)`` (``MotionStage.series``) or None.
+    motion_of : ``face_id -> (frames, records)`` (``MotionStage.series``: region positions and
+        side lighting) or None.
     params : :class:`SpotParams`.
     appearance_of : ``face_id -> (frames, raw CNN probabilities)``
         (:meth:`tells.emotion.stage.EmotionStage.appearance`) or None (the table's emotion
@@ -119,8 +123,8 @@ def detect_events(frames: pd.DataFrame, motion_of=None,
         stats["blinks"][int(face_id)] = blink_count(face)
         fidx = face["frame"].to_numpy()
         motion = motion_of(int(face_id)) if motion_of is not None else None
-        positions = _positions(fidx, motion)
-        cands, t = spot_face(face, positions, p, int(face_id))
+        positions, light = _positions(fidx, motion)
+        cands, t = spot_face(face, positions, p, int(face_id), light)
         cnn = _appearance(fidx, face, appearance_of(int(face_id)) if appearance_of else None)
         # the appearance "before the onset": the 0.1 s up to it
         pre = max(1, int(round(0.1 / max(float(np.median(np.diff(t))), 1e-3)))) if len(t) > 1 else 1

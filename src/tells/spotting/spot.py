@@ -25,7 +25,11 @@ Method
    AU45 at the apex or within ``blink_max_s``, and neither widened eyes, AU5, nor an opened
    mouth); head movements (pose change or speed over
    0.2 s beyond limits); mouth-only changes while the person talks (the lips open and close
-   several times in the seconds around), unless one-sided (contempt); poor-quality rows;
+   several times in the seconds around), unless one-sided (contempt); lighting changes (the
+   skin of the whole face, or of one side against the other, brightening or darkening by
+   ``light_change`` or ``light_side`` log units between just before the onset and any frame
+   up to the apex: a lamp, a window or a screen, which move the mesh and the skin's look as
+   an expression would); poor-quality rows;
    changes with no expressive action unit (an opened mouth alone counts when the change is
    ``mouth_only_factor`` times the threshold); changes peaking in the first ``track_start_s`` of
    a face's track (no onset seen).
@@ -73,6 +77,13 @@ class SpotParams:
     #: head movement up to ``head_override_rad`` (people nod or tilt as they react)
     head_override: float = 15.0
     head_override_rad: float = 0.5
+    #: lighting changes (log units, up to the apex, against the 0.1 s before the onset): of
+    #: the whole face's skin (0.3: 35 % brighter or 26 % darker) and of one side against the
+    #: other (0.5). A lamp swung past the face (OpenFace's changeLighting.wmv) reached 1.09
+    #: and 0.32, read as a contempt; real expressions in the sample and development videos
+    #: at most 0.26 (a hand moved over one side of the face) and 0.08
+    light_change: float = 0.3
+    light_side: float = 0.5
     talk_window_s: float = 2.0  # looked at before the onset and after the offset
     talk_cycles: int = 3  # mouth open-close cycles in that context that mean talking
     talk_depth: float = 0.5  # AU25+AU26 swing (intensity) that counts as one cycle
@@ -378,12 +389,15 @@ def au_code(delta: dict[str, float], left_right: dict[int, tuple[float, float]],
 
 
 def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
-              face_id: int) -> tuple[list[Candidate], np.ndarray]:
+              face_id: int, light: np.ndarray | None = None
+              ) -> tuple[list[Candidate], np.ndarray]:
     """Candidates (kept and dropped, with reasons) for one face's rows sorted by time.
 
     ``positions`` (rows × regions × 2, head-frame landmark means per region, aligned with
     ``face``'s rows) drive detection when given (:func:`deformation_signal`); otherwise the
-    action-unit signal does (:func:`expression_signal`).
+    action-unit signal does (:func:`expression_signal`). ``light`` (rows × 2, the skin light
+    of the face's two sides, :func:`tells.spotting.stage.skin_light`) lets lighting changes
+    be told from expressions (:func:`light_changed`).
     """
     t = face["timestamp"].to_numpy()
     cands: list[Candidate] = []
@@ -450,6 +464,8 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
             if poor is None:
                 poor = columns(rows, ["q_pose", "q_blur", "q_partial"]).any(1)
             bad = poor[on:off + 1]
+            relit = light is not None and light_changed(light[seg], on, apex,
+                                                         _window(0.1, dt), p)
             if ts[apex] - ts[0] < p.track_start_s:
                 c.reason = "at the start of the face's track (onset not seen)"
             elif dur > p.macro_max_s:
@@ -462,6 +478,8 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
             elif (turn > p.head_turn_rad or speed > p.head_speed_rad_s) and not (
                     peak >= p.head_override * thr and turn <= p.head_override_rad):
                 c.reason = "head movement"
+            elif relit:
+                c.reason = "lighting change"
             elif talking and expressive <= MOUTH_AUS and not asym:
                 c.reason = "speech"
             elif bad.mean() > 0.5:
@@ -470,6 +488,23 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
                 c.reason = "no expressive action unit"
             cands.append(c)
     return cands, t
+
+
+def light_changed(light: np.ndarray, on: int, apex: int, before: int, p: SpotParams) -> bool:
+    """Whether the skin light of a face's two sides (rows × 2, one segment's) changed from the
+    ``before`` rows before the onset ``on`` (its own row when it is the first) to any row up
+    to the ``apex`` by more than ``p.light_change`` (both sides together) or ``p.light_side``
+    (one against the other), in log units. Rows without a crop (zeros) are not read."""
+    ref = light[max(0, on - before):max(on, 1)]
+    now = light[on:apex + 1]
+    ref, now = ref[(ref > 0).all(1)], now[(now > 0).all(1)]
+    if not len(ref) or not len(now):
+        return False
+    r = np.log(np.median(ref, axis=0))
+    d = np.log(now) - r
+    whole = np.abs(np.log(now.mean(1)) - np.log(np.exp(r).mean())).max()
+    side = np.abs(d[:, 0] - d[:, 1]).max()
+    return bool(whole >= p.light_change or side >= p.light_side)
 
 
 def blink_count(face: pd.DataFrame) -> int:

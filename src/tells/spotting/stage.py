@@ -1,6 +1,6 @@
 """The spotting stage in the per-frame pipeline: each face's regional landmark positions in the
-pose-normalised head frame, kept compactly (22 numbers a frame, no images, no full meshes) for
-event detection after the last frame."""
+pose-normalised head frame and how brightly each side of the face is lit, kept compactly (28
+numbers a frame, no images, no full meshes) for event detection after the last frame."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from tells.io.table import Series
 from tells.spotting.regions import REGION_LANDMARKS, REGIONS
 
 #: per frame: each region's mean landmark (x, y) in the head frame
-N_FEATURES = 2 * len(REGIONS)
+N_POSITIONS = 2 * len(REGIONS)
+#: then the skin brightness of the face's right and left halves (:func:`skin_light`)
+N_FEATURES = N_POSITIONS + 2
 
 
 def _region_gather() -> tuple[np.ndarray, list[int], np.ndarray, np.ndarray]:
@@ -47,9 +49,34 @@ def region_positions(aligned: np.ndarray) -> np.ndarray:
     return (total / _COUNTS)[_BACK].ravel()
 
 
+def skin_light(crop: np.ndarray | None) -> np.ndarray:
+    """(2,) mean gray level of the right and left halves of the aligned face crop (the
+    image's left and right), over the band from the brows to the chin and inside the face's
+    outline; a lamp, a window or a screen lighting the face from a new side changes their
+    ratio, a brighter or darker room both. Zeros without a crop."""
+    if crop is None:
+        return np.zeros(2, np.float32)
+    size = crop.shape[0]
+    r0, r1, c0 = int(0.2 * size), int(0.85 * size), int(0.12 * size)
+    band = crop[r0:r1]
+    if band.ndim == 3:
+        band = band.mean(axis=2)
+    half = size // 2
+    return np.array([band[:, c0:half].mean(), band[:, half:size - c0].mean()], np.float32)
+
+
+def spotting_record(obs: FaceObservation) -> np.ndarray:
+    """(:data:`N_FEATURES`,) what spotting keeps of a face's frame: :func:`region_positions`
+    then :func:`skin_light`."""
+    out = np.empty(N_FEATURES)
+    out[:N_POSITIONS] = region_positions(obs.aligned)
+    out[N_POSITIONS:] = skin_light(obs.crop)
+    return out
+
+
 class MotionStage:
-    """Adds no columns; records each face's regional landmark positions for
-    :mod:`tells.spotting`."""
+    """Adds no columns; records each face's regional landmark positions and side lighting
+    (:func:`spotting_record`) for :mod:`tells.spotting`."""
 
     columns: list[str] = []
 
@@ -60,13 +87,14 @@ class MotionStage:
         series = self._series.get(obs.face_id)
         if series is None:
             series = self._series[obs.face_id] = Series(N_FEATURES)
-        series.append(obs.frame, region_positions(obs.aligned))
+        series.append(obs.frame, spotting_record(obs))
         return {}
 
     def finish(self) -> None:
         pass
 
     def series(self, face_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """(frame indices, positions (N, 2 R)) recorded for ``face_id``."""
+        """(frame indices, records (N, :data:`N_FEATURES`)) for ``face_id``: positions (2 R)
+        then the two sides' skin light."""
         s = self._series.get(face_id)
         return s.arrays() if s else (np.zeros(0, np.int64), np.zeros((0, N_FEATURES), np.float32))
