@@ -78,12 +78,14 @@ class SpotParams:
     head_override: float = 15.0
     head_override_rad: float = 0.5
     #: lighting changes (log units, up to the apex, against the 0.1 s before the onset): of
-    #: the whole face's skin (0.3: 35 % brighter or 26 % darker) and of one side against the
-    #: other (0.5). A lamp swung past the face (OpenFace's changeLighting.wmv) reached 1.09
-    #: and 0.32, read as a contempt; real expressions in the sample and development videos
-    #: at most 0.26 (a hand moved over one side of the face) and 0.08
-    light_change: float = 0.3
-    light_side: float = 0.5
+    #: the whole face's skin (0.4: 49 % brighter or 33 % darker) and of one side against the
+    #: other (0.8: by a factor of 2.2). A lamp swung past the face (OpenFace's
+    #: changeLighting.wmv) reached 1.09 one side against the other, read as a contempt; real
+    #: expressions in the sample and development videos at most 0.26 (a hand moved over one
+    #: side of the face) and 0.08, and 0.51 between a calm frame of WolfgangLanger_Pexels.mp4
+    #: and her crying face with a hand on one side, cut together as a flash
+    light_change: float = 0.4
+    light_side: float = 0.8
     talk_window_s: float = 2.0  # looked at before the onset and after the offset
     talk_cycles: int = 3  # mouth open-close cycles in that context that mean talking
     talk_depth: float = 0.5  # AU25+AU26 swing (intensity) that counts as one cycle
