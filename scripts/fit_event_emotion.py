@@ -443,7 +443,8 @@ def fit(args) -> None:
         meta=np.array(json.dumps({"clips": len(recs), "people": len({r['subject'] for r in recs}),
                                   "real_clips": int(scored.sum()),
                                   "synthetic_weight": args.synthetic_weight,
-                                  "pcs": n_pc[0], "texture_pcs": n_pc[1], "l2": l2, "fallback_l2": args.fallback_l2,
+                                  "pcs": n_pc[0], "texture_pcs": n_pc[1], "l2": l2,
+                                  "fallback_l2": args.fallback_l2,
                                   "sources": sorted({r['source'] for r in recs})})))
     print(f"wrote {args.o}")
 

@@ -60,8 +60,8 @@ DEFAULT_DELAY_S = 0.3
 class PositionTap:
     """A pipeline stage adding no columns, run after the others: keeps what offline event
     detection reads besides the table for each face's last frame — the regional landmark
-    positions and side lighting (what :class:`tells.spotting.stage.MotionStage` records) and the raw appearance
-    CNN probabilities the emotion stage recorded for the frame (``emotion``, an
+    positions and side lighting (what :class:`tells.spotting.stage.MotionStage` records) and
+    the raw appearance CNN probabilities the emotion stage recorded for the frame (``emotion``, an
     :class:`tells.emotion.stage.EmotionStage` of the same pipeline, or ``None``)."""
 
     columns: list[str] = []

@@ -466,8 +466,6 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
             if poor is None:
                 poor = columns(rows, ["q_pose", "q_blur", "q_partial"]).any(1)
             bad = poor[on:off + 1]
-            relit = light is not None and light_changed(light[seg], on, apex,
-                                                         _window(0.1, dt), p)
             if ts[apex] - ts[0] < p.track_start_s:
                 c.reason = "at the start of the face's track (onset not seen)"
             elif dur > p.macro_max_s:
@@ -480,7 +478,8 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
             elif (turn > p.head_turn_rad or speed > p.head_speed_rad_s) and not (
                     peak >= p.head_override * thr and turn <= p.head_override_rad):
                 c.reason = "head movement"
-            elif relit:
+            elif light is not None and light_changed(light[seg], on, apex,
+                                                     _window(0.1, dt), p):
                 c.reason = "lighting change"
             elif talking and expressive <= MOUTH_AUS and not asym:
                 c.reason = "speech"
@@ -502,10 +501,9 @@ def light_changed(light: np.ndarray, on: int, apex: int, before: int, p: SpotPar
     ref, now = ref[(ref > 0).all(1)], now[(now > 0).all(1)]
     if not len(ref) or not len(now):
         return False
-    r = np.log(np.median(ref, axis=0))
-    d = np.log(now) - r
-    whole = np.abs(np.log(now.mean(1)) - np.log(np.exp(r).mean())).max()
-    side = np.abs(d[:, 0] - d[:, 1]).max()
+    r = np.median(ref, axis=0)
+    whole = np.abs(np.log(now.mean(1) / r.mean())).max()
+    side = np.abs(np.log(now[:, 0] / now[:, 1]) - np.log(r[0] / r[1])).max()
     return bool(whole >= p.light_change or side >= p.light_side)
 
 

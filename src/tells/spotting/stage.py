@@ -51,10 +51,10 @@ def region_positions(aligned: np.ndarray) -> np.ndarray:
 
 
 def skin_light(crop: np.ndarray | None) -> np.ndarray:
-    """(2,) mean gray level of the right and left halves of the aligned face crop (the
-    image's left and right), over the band from the brows to the chin and inside the face's
-    outline; a lamp, a window or a screen lighting the face from a new side changes their
-    ratio, a brighter or darker room both. Zeros without a crop."""
+    """(2,) mean gray level of the aligned face crop's left and right image halves (the
+    face's right and left), over the band from the brows to the chin, less the crop's outer
+    eighths (mostly background); a lamp, a window or a screen lighting the face from a new
+    side changes their ratio, a brighter or darker room both. Zeros without a crop."""
     if crop is None:
         return np.zeros(2, np.float32)
     size = crop.shape[0]
