@@ -466,10 +466,10 @@ def main() -> None:
     f = sub.add_parser("fit")
     f.add_argument("feats", nargs="+")
     f.add_argument("--folds", type=int, default=5)
-    f.add_argument("--pcs", default="40", help="mesh change components to try")
-    f.add_argument("--texture-pcs", default="40",
+    f.add_argument("--pcs", default="60", help="mesh change components to try")
+    f.add_argument("--texture-pcs", default="100",
                    help="texture change components to try")
-    f.add_argument("--l2", default="0.05", help="L2 strengths to try")
+    f.add_argument("--l2", default="0.1", help="L2 strengths to try")
     f.add_argument("--fallback-l2", type=float, default=0.01,
                    help="L2 strength of the fallback models (no mesh change, no appearance)")
     f.add_argument("--synthetic-weight", type=float, default=0.25,

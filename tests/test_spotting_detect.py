@@ -157,6 +157,28 @@ def test_a_blink_is_left_out_but_widened_eyes_and_an_opened_mouth_are_not():
     assert _reasons({"AU05_r": 1.2}) == ""
 
 
+def test_one_frame_of_jitter_at_the_onset_or_apex_is_not_a_change():
+    # a smile flashes while the brow lowerer is held at C throughout, but reads 0 on the one
+    # frame before the onset, and the chin raiser jumps to E on the apex frame alone (the
+    # per-frame jitter of skin motion read under a hand): neither rose
+    face, pos = _flash_rows({"AU12_r": 3.0, "AU12L_r": 3.0, "AU12R_r": 3.0})
+    cands, _ = spot_face(face, pos, SpotParams(), 0)
+    (c,) = [c for c in cands if 55 <= c.apex <= 72]
+    held = np.full(len(face), 3.0)
+    on = c.onset
+    held[on - 1] = 0.0
+    spike = np.zeros(len(face))
+    spike[c.apex] = 5.0
+    face["AU04_r"], face["AU17_r"] = held, spike
+    (again,) = [a for a in spot_face(face, pos, SpotParams(), 0)[0] if 55 <= a.apex <= 72]
+    assert (again.onset, again.apex) == (c.onset, c.apex)
+    assert again.aus["AU12"] >= 2.0
+    assert abs(again.aus["AU04"]) < 0.5 and abs(again.aus["AU17"]) < 0.5
+    code = au_code(again.aus, {n: (again.aus[f"AU{n}L"], again.aus[f"AU{n}R"]) for n in (12, 14)},
+                   SpotParams().active)
+    assert "12" in code and "4" not in code.replace("14", "") and "17" not in code
+
+
 def _au_rows(n: int, levels: dict[str, np.ndarray]) -> pd.DataFrame:
     rows = {"timestamp": np.arange(n) / 30, "pose_Rx": 0.0, "pose_Ry": 0.0, "pose_Rz": 0.0,
             "q_pose": 0, "q_blur": 0, "q_partial": 0}

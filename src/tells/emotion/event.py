@@ -58,16 +58,23 @@ FEATURE_NAMES = ([f"AU{n:02d}" for n in FEATURE_AUS] + ["AU12_asym", "AU14_asym"
 N_AU_FEATURES = len(FEATURE_AUS) + 3 + len(PROTOTYPES)
 
 
+def _rises(delta: dict[str, float]) -> tuple[float, float, float, float]:
+    """The one-sided lip-corner units' rises ``AU12L, AU12R, AU14L, AU14R`` (a fall counts as
+    none: a corner that relaxes is no action on its side, nor one on the other)."""
+    return tuple(max(0.0, float(delta.get(k, 0.0))) for k in ("AU12L", "AU12R", "AU14L", "AU14R"))
+
+
 def one_sided(delta: dict[str, float]) -> float:
     """0..1 evidence of a one-sided lip corner (contempt) from AU changes keyed ``AU12L``,
     ``AU12R``, ``AU14L``, ``AU14R``: the larger side's rise over the other side's (corner
-    raiser and dimpler alike), full at a difference of 2; a symmetric smile scores nothing."""
-    l12, r12 = delta.get("AU12L", 0.0), delta.get("AU12R", 0.0)
-    l14, r14 = delta.get("AU14L", 0.0), delta.get("AU14R", 0.0)
+    raiser and dimpler alike), full at a difference of 2; a symmetric smile scores nothing,
+    nor does a dimpler that relaxes on one side (speech through a smile in
+    OpenFace's ``default.wmv``: the left dimpler fell by 4.9 while both corners rose)."""
+    l12, r12, l14, r14 = _rises(delta)
     left = max(0.0, l12 - r12) + max(0.0, l14 - r14)
     right = max(0.0, r12 - l12) + max(0.0, r14 - l14)
     # both corners pulling (a smile) take away from the one-sided reading
-    both = min(max(l12, 0.0), max(r12, 0.0))
+    both = min(l12, r12)
     return float(np.clip((max(left, right) - 0.5 * both) / 2.0, 0.0, 1.0))
 
 
@@ -85,8 +92,8 @@ def change_features(delta: dict[str, float], cnn_onset: np.ndarray | None,
     """The change features of one event in :data:`FEATURE_NAMES` order; the CNN's are NaN
     when no appearance was recorded."""
     aus = [float(delta.get(f"AU{n:02d}", 0.0)) for n in FEATURE_AUS]
-    asym = [abs(delta.get("AU12L", 0.0) - delta.get("AU12R", 0.0)),
-            abs(delta.get("AU14L", 0.0) - delta.get("AU14R", 0.0)), one_sided(delta)]
+    l12, r12, l14, r14 = _rises(delta)
+    asym = [abs(l12 - r12), abs(l14 - r14), one_sided(delta)]
     proto = prototype_scores(delta)
     aus += asym + [float(proto.get(e, 0.0)) for e in PROTOTYPES]
     if cnn_apex is None:

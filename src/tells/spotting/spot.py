@@ -372,6 +372,19 @@ def _letter(v: float) -> str:
     return "ABCDE"[int(np.clip(np.floor(v + 0.5), 1, 5)) - 1]
 
 
+#: frames an event's level before its onset and at its apex is read over (the median): the
+#: per-frame intensities of a real face jitter by a step or more from one frame to the next
+#: where skin motion is read under a hand or a crying mouth (WolfgangLanger_Pexels.mp4's chin
+#: raiser 0 -> 5 -> 0 on consecutive frames), and one frame's jitter is not a change
+LEVEL_FRAMES = 3
+
+
+def _span_level(x: np.ndarray, span: tuple[int, int]) -> float:
+    """Median of ``x[span[0]:span[1]]`` (the frame at ``span[0]`` if the span is empty)."""
+    part = x[span[0]:max(span[1], span[0] + 1)]
+    return float(np.median(part)) if len(part) > 1 else float(part[0])
+
+
 def au_code(delta: dict[str, float], left_right: dict[int, tuple[float, float]],
             active: float) -> str:
     """FACS string like ``R12A+R14A`` or ``1B+2B+5C+26B`` from AU changes (apex − onset)."""
@@ -440,11 +453,14 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
         for on, apex, off, peak in found:
             c = Candidate(face_id, seg.start + on, seg.start + apex, seg.start + off, peak)
             dur = ts[off] - ts[on] + dt
-            ref = max(0, on - 1)  # the last frame before the change (an abrupt onset's own
-            # frame already shows it)
-            delta = {f"AU{n:02d}": float(au[n][apex] - au[n][ref]) for n in AU_NUMBERS}
-            lr = {n: (float(uni[n][0][apex] - uni[n][0][ref]),
-                      float(uni[n][1][apex] - uni[n][1][ref])) for n in (12, 14)}
+            # the change from just before the onset (an abrupt onset's own frame already
+            # shows it) to the apex, each read over a few frames (:func:`_span_level`)
+            prior = (max(0, on - LEVEL_FRAMES), max(1, on))
+            top = (max(on, apex - LEVEL_FRAMES // 2), min(off, apex + LEVEL_FRAMES // 2) + 1)
+            delta = {f"AU{n:02d}": _span_level(au[n], top) - _span_level(au[n], prior)
+                     for n in AU_NUMBERS}
+            lr = {n: tuple(_span_level(x, top) - _span_level(x, prior) for x in uni[n])
+                  for n in (12, 14)}
             c.aus = {**delta, **{f"AU{n}L": v[0] for n, v in lr.items()},
                      **{f"AU{n}R": v[1] for n, v in lr.items()}}
             active = {n for n in AU_NUMBERS if delta[f"AU{n:02d}"] >= p.active}
