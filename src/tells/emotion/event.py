@@ -70,7 +70,11 @@ def one_sided(delta: dict[str, float]) -> float:
     raiser and dimpler alike), full at a difference of 2; a symmetric smile scores nothing,
     nor does a dimpler that relaxes on one side (speech through a smile in
     OpenFace's ``default.wmv``: the left dimpler fell by 4.9 while both corners rose)."""
-    l12, r12, l14, r14 = _rises(delta)
+    return _one_sided(*_rises(delta))
+
+
+def _one_sided(l12: float, r12: float, l14: float, r14: float) -> float:
+    """:func:`one_sided` from the four rises (:func:`_rises`)."""
     left = max(0.0, l12 - r12) + max(0.0, l14 - r14)
     right = max(0.0, r12 - l12) + max(0.0, r14 - l14)
     # both corners pulling (a smile) take away from the one-sided reading
@@ -92,8 +96,9 @@ def change_features(delta: dict[str, float], cnn_onset: np.ndarray | None,
     """The change features of one event in :data:`FEATURE_NAMES` order; the CNN's are NaN
     when no appearance was recorded."""
     aus = [float(delta.get(f"AU{n:02d}", 0.0)) for n in FEATURE_AUS]
-    l12, r12, l14, r14 = _rises(delta)
-    asym = [abs(l12 - r12), abs(l14 - r14), one_sided(delta)]
+    rises = _rises(delta)
+    l12, r12, l14, r14 = rises
+    asym = [abs(l12 - r12), abs(l14 - r14), _one_sided(*rises)]
     proto = prototype_scores(delta)
     aus += asym + [float(proto.get(e, 0.0)) for e in PROTOTYPES]
     if cnn_apex is None:

@@ -379,10 +379,15 @@ def _letter(v: float) -> str:
 LEVEL_FRAMES = 3
 
 
-def _span_level(x: np.ndarray, span: tuple[int, int]) -> float:
-    """Median of ``x[span[0]:span[1]]`` (the frame at ``span[0]`` if the span is empty)."""
-    part = x[span[0]:max(span[1], span[0] + 1)]
-    return float(np.median(part)) if len(part) > 1 else float(part[0])
+def _before_onset(on: int, n: int) -> slice:
+    """The ``n`` rows just before the onset row ``on`` (the onset's own row when it is the
+    first): what an event's change is read against."""
+    return slice(max(0, on - n), max(on, 1))
+
+
+def _change(x: np.ndarray, before: slice, apex: slice) -> float:
+    """The median of ``x`` over the ``apex`` rows less its median over the ``before`` rows."""
+    return float(np.median(x[apex]) - np.median(x[before]))
 
 
 def au_code(delta: dict[str, float], left_right: dict[int, tuple[float, float]],
@@ -454,13 +459,12 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
             c = Candidate(face_id, seg.start + on, seg.start + apex, seg.start + off, peak)
             dur = ts[off] - ts[on] + dt
             # the change from just before the onset (an abrupt onset's own frame already
-            # shows it) to the apex, each read over a few frames (:func:`_span_level`)
-            prior = (max(0, on - LEVEL_FRAMES), max(1, on))
-            top = (max(on, apex - LEVEL_FRAMES // 2), min(off, apex + LEVEL_FRAMES // 2) + 1)
-            delta = {f"AU{n:02d}": _span_level(au[n], top) - _span_level(au[n], prior)
-                     for n in AU_NUMBERS}
-            lr = {n: tuple(_span_level(x, top) - _span_level(x, prior) for x in uni[n])
-                  for n in (12, 14)}
+            # shows it) to the apex, each the median over LEVEL_FRAMES frames
+            spans = (_before_onset(on, LEVEL_FRAMES),
+                     slice(max(on, apex - LEVEL_FRAMES // 2),
+                           min(off, apex + LEVEL_FRAMES // 2) + 1))
+            delta = {f"AU{n:02d}": _change(au[n], *spans) for n in AU_NUMBERS}
+            lr = {n: (_change(uni[n][0], *spans), _change(uni[n][1], *spans)) for n in (12, 14)}
             c.aus = {**delta, **{f"AU{n}L": v[0] for n, v in lr.items()},
                      **{f"AU{n}R": v[1] for n, v in lr.items()}}
             active = {n for n in AU_NUMBERS if delta[f"AU{n:02d}"] >= p.active}
@@ -512,7 +516,7 @@ def light_changed(light: np.ndarray, on: int, apex: int, before: int, p: SpotPar
     ``before`` rows before the onset ``on`` (its own row when it is the first) to any row up
     to the ``apex`` by more than ``p.light_change`` (both sides together) or ``p.light_side``
     (one against the other), in log units. Rows without a crop (zeros) are not read."""
-    ref = light[max(0, on - before):max(on, 1)]
+    ref = light[_before_onset(on, before)]
     now = light[on:apex + 1]
     ref, now = ref[(ref > 0).all(1)], now[(now > 0).all(1)]
     if not len(ref) or not len(now):
