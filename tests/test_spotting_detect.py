@@ -157,6 +157,17 @@ def test_a_blink_is_left_out_but_widened_eyes_and_an_opened_mouth_are_not():
     assert _reasons({"AU05_r": 1.2}) == ""
 
 
+def test_a_weak_expression_no_unit_reads_at_a_is_kept_unless_the_lids_close():
+    # the face moved past the threshold while every unit read below A but rose by a trace (a
+    # third of a posed expression): an expression, short as a blink but without the lids
+    assert _reasons({"AU04_r": 0.5, "AU15_r": 0.4}) == ""
+    assert _reasons({"AU12R_r": 0.3}) == ""
+    # the same with the lids closing by a trace: a blink
+    assert _reasons({"AU45_r": 0.5, "AU04_r": 0.5}) == "blink"
+    # no unit rose at all (the mesh settling after a cut): no expression
+    assert _reasons({}) == "no expressive action unit"
+
+
 def test_one_frame_of_jitter_at_the_onset_or_apex_is_not_a_change():
     # a smile flashes while the brow lowerer is held at C throughout, but reads 0 on the one
     # frame before the onset, and the chin raiser jumps to E on the apex frame alone (the

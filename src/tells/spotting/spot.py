@@ -30,9 +30,14 @@ Method
    ``light_change`` or ``light_side`` log units between just before the onset and any frame
    up to the apex: a lamp, a window or a screen, which move the mesh and the skin's look as
    an expression would); poor-quality rows;
-   changes with no expressive action unit (an opened mouth alone counts when the change is
-   ``mouth_only_factor`` times the threshold); changes peaking in the first ``track_start_s`` of
-   a face's track (no onset seen).
+   changes whose only active units open the mouth (they count when the change is
+   ``mouth_only_factor`` times the threshold), and, when the action-unit signal drives
+   detection, changes with no expressive unit active; changes peaking in the first
+   ``track_start_s`` of a face's track (no onset seen). A landmark deformation past the
+   threshold with no unit reaching ``active`` is kept when an expressive unit rose by
+   ``trace``: a weak expression (a third of a posed one) moves the face clearly while each
+   unit reads below A. It is a blink only if the lids took part (a lid unit active, or
+   closing by ``lid_trace``).
 4. ``kind`` is micro when onset→offset ≤ ``micro_max_s``, else macro.
 """
 
@@ -91,6 +96,8 @@ class SpotParams:
     talk_depth: float = 0.5  # AU25+AU26 swing (intensity) that counts as one cycle
     gap_s: float = 0.25  # a face missing longer than this splits its series
     active: float = 0.75  # AU change at apex that counts as active in the event's AU code
+    lid_trace: float = 0.3  # lid closing (AU43/AU45 change) that makes a weak change a blink
+    trace: float = 0.2  # rise of an expressive unit that makes a weak change an expression
     blink_max_s: float = 0.45  # an eyelid-only change this short is a blink (AU45 or not)
     #: a change whose only units open the mouth (AU25/26, no talking around it) counts when
     #: its peak reaches this many times the threshold (a dropped jaw in a flash of surprise)
@@ -474,6 +481,17 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
             # (a surprise) are not one
             opened = bool(active & {25, 26})
             widened = 5 in active and not active & {43, 45} and au[45][apex] < 1.0
+            # the lids took part: a unit of theirs active, or closing by a trace at least
+            # (a face change too weak for any unit to reach ``active`` is no blink unless
+            # the lids moved)
+            lids = bool(active & EYELID_AUS) or au[45][apex] >= 1.0 or max(
+                delta["AU43"], delta["AU45"]) >= p.lid_trace
+            # a weak expression: the landmarks moved past the threshold, no unit reached
+            # ``active`` but an expressive one rose by a trace (the mesh settling after a cut
+            # or at a track's start moves no unit at all)
+            weak = positions is not None and not opened and max(
+                [delta[f"AU{n:02d}"] for n in EXPRESSIVE_AUS] + [max(v) for v in lr.values()]
+            ) >= p.trace
             seg_pose = pose[on:off + 1]
             turn = np.abs(seg_pose.max(0) - seg_pose.min(0)).max()
             k = min(_window(0.2, dt), max(1, off - on))  # speed over 0.2 s: pose jitter cancels
@@ -492,7 +510,7 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
                 c.reason = "too long (held expression)"
             elif dur < p.min_s:
                 c.reason = "too short (tracking noise)"
-            elif (expressive <= EYELID_AUS and not opened and not widened
+            elif (expressive <= EYELID_AUS and not opened and not widened and lids
                   and (au[45][apex] >= 1.0 or dur <= p.blink_max_s)):
                 c.reason = "blink"
             elif (turn > p.head_turn_rad or speed > p.head_speed_rad_s) and not (
@@ -505,7 +523,8 @@ def spot_face(face: pd.DataFrame, positions: np.ndarray | None, p: SpotParams,
                 c.reason = "speech"
             elif bad.mean() > 0.5:
                 c.reason = "poor tracking quality"
-            elif not expressive and not (opened and peak >= p.mouth_only_factor * thr):
+            elif not expressive and not weak and not (
+                    opened and peak >= p.mouth_only_factor * thr):
                 c.reason = "no expressive action unit"
             cands.append(c)
     return cands, t
