@@ -11,13 +11,15 @@ flash clips of real faces, and report it by held-out people.
    and ``<line>_apex``), so another texture descriptor can be tried without a new dump.
 2. ``fit``: a class-balanced multinomial logistic regression over the change features
    (:func:`tells.emotion.event.change_features` and principal components of the mesh
-   change and of the texture change; being linear, the components' weights fold into one map
-   per emotion), the numbers of components and the L2 strength chosen by the mean recall over
+   change and of the texture change, each block scaled to unit length: its direction, so a
+   weak expression reads as a strong one does; the model file keeps the components and their
+   weights), the numbers of components and the L2 strength chosen by the mean recall over
    the emotions on people left out (grouped folds) from the grid given (the defaults: a
    stronger L2 than the 0.01 used before, which fitted each set's own way of posing, and
    more components; see the README for what was tried); prints accuracy and
    per-class recall on people left out, per source, and with each source left out whole,
-   then fits on all and writes the model file (``-o``, default the shipped
+   and on the morphed, subtler clips of ``scripts/devset_subtle.py`` apart, then fits on all
+   (morphs at ``--subtle-weight``, warps at ``--synthetic-weight``) and writes the model file (``-o``, default the shipped
    ``tells/emotion/data/event_model.npz``).
 
     python scripts/fit_event_emotion.py dump .devdata/flash_dev1 --flash 0.2,0.4 -o a.jsonl
@@ -188,13 +190,15 @@ def _change(recs, block) -> np.ndarray:
 
 def _design(recs, maps, kind="full"):
     """Feature matrix: the change features, then (``full``) the mesh and texture changes
-    through ``maps`` (``{block: components}``)."""
-    from tells.emotion.event import change_features
+    through ``maps`` (``{block: components}``), each scaled to unit length (its direction:
+    a weak expression changes the face the same way as a strong one, less far)."""
+    from tells.emotion.event import change_features, unit
 
     x = np.array([change_features(r["delta"], np.array(r["cnn_on"]), np.array(r["cnn_apex"]))
                   for r in recs])[:, _columns(kind)]
     if kind == "full":
-        x = np.hstack([x] + [_change(recs, b) @ maps[b].T for b in BLOCKS if len(maps[b])])
+        x = np.hstack([x] + [unit(_change(recs, b) @ maps[b].T) for b in BLOCKS
+                             if len(maps[b])])
     return x
 
 
@@ -240,21 +244,42 @@ def _synthetic(r) -> bool:
     return "warp-" in r["item"]
 
 
+def _subtle(r) -> bool:
+    """A clip of a real pair morphed part of the way to its expression
+    (``scripts/devset_subtle.py``)."""
+    return "subtle" in r["item"].split("/")[-1].split(":")[-1][:8]
+
+
+def _made(r) -> bool:
+    """Made here (a warp or a morph), not a photo as it was taken: helps the fit, not scored
+    with the real clips."""
+    return _synthetic(r) or _subtle(r)
+
+
 #: weight of a warp-made clip in the fit, against 1 for a real one (set by ``fit``)
 SYNTHETIC_WEIGHT = [0.25]
+#: weight of a morphed (subtler) clip (set by ``fit``)
+SUBTLE_WEIGHT = [0.0]
+
+
+def _weights(recs) -> np.ndarray:
+    return np.array([SYNTHETIC_WEIGHT[0] if _synthetic(r) else SUBTLE_WEIGHT[0] if _subtle(r)
+                     else 1.0 for r in recs])
 
 
 def _train(recs, l2, n_pc, kind="full"):
     """``n_pc``: components of the (mesh, texture) change."""
     from tells.emotion.event import EVENT_EMOTIONS
 
+    weight = _weights(recs)
+    recs = [r for r, w in zip(recs, weight, strict=True) if w > 0]
+    weight = weight[weight > 0]
     y = _labels(recs)
     maps = {b: _basis(recs, b)[:n] if kind == "full" else np.zeros((0, 1))
             for b, n in zip(BLOCKS, n_pc, strict=True)}
     x = _design(recs, maps, kind)
     mu, sd = x.mean(0), x.std(0) + 1e-6
-    sw = _class_weights(y, len(EVENT_EMOTIONS))[y] * np.array(
-        [SYNTHETIC_WEIGHT[0] if _synthetic(r) else 1.0 for r in recs])
+    sw = _class_weights(y, len(EVENT_EMOTIONS))[y] * weight
     w, b = _fit_logreg((x - mu) / sd, y, len(EVENT_EMOTIONS), l2, sw)
     return {"w": w, "b": b, "mu": mu, "sd": sd, "maps": maps, "kind": kind}
 
@@ -312,24 +337,34 @@ def _mean_recall(recs, pred) -> float:
     return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
 
-def _by_source(recs, scored, everything, l2, n_pc) -> None:
+def _by_source(recs, scored, everything, l2, n_pc, subtle=None, every_subtle=()) -> None:
     """Each source's real clips named by a model fitted without any clip of that source's
     people (their mirrored and warp-made clips included): how the model does on a set it has
     never seen, a harder test than people left out (posing, lighting and camera differ)."""
     from tells.emotion.event import EVENT_EMOTIONS
 
     y = _labels(recs)
-    right = total = 0
+    right = total = right_m = total_m = 0
     for src in sorted({r["source"] for r in everything}):
         train = [r for r in recs if r["source"] != src]
-        test = np.flatnonzero(scored & np.array([r["source"] == src for r in recs]))
-        pred = _predict(_train(train, l2, n_pc), [recs[i] for i in test])
+        of_src = np.array([r["source"] == src for r in recs])
+        test = np.flatnonzero(scored & of_src)
+        m = _train(train, l2, n_pc)
+        pred = _predict(m, [recs[i] for i in test])
         n = sum(r["source"] == src for r in everything)
         per = " ".join(f"{e[:4]} {np.mean(pred[y[test] == c] == c):.2f}"
                        for c, e in enumerate(EVENT_EMOTIONS) if (y[test] == c).any())
-        print(f"  {src} left out whole: {(pred == y[test]).sum() / n:.3f} of {n} ({per})")
+        line = f"  {src} left out whole: {(pred == y[test]).sum() / n:.3f} of {n} ({per})"
         right, total = right + int((pred == y[test]).sum()), total + n
-    print(f"  each source left out whole: {right / total:.3f} of {total}")
+        n_m = sum(r["source"] == src for r in every_subtle)
+        if subtle is not None and n_m:
+            test_m = np.flatnonzero(subtle & of_src)
+            ok = int((_predict(m, [recs[i] for i in test_m]) == y[test_m]).sum())
+            line += f"; its morphs {ok / n_m:.3f} of {n_m}"
+            right_m, total_m = right_m + ok, total_m + n_m
+        print(line)
+    print(f"  each source left out whole: {right / total:.3f} of {total}"
+          + (f"; morphs {right_m / total_m:.3f} of {total_m}" if total_m else ""))
 
 
 def _by_agreement(recs, scored, pred, info) -> None:
@@ -361,12 +396,16 @@ def fit(args) -> None:
     from tells.emotion.event import EVENT_EMOTIONS, FEATURE_NAMES
 
     SYNTHETIC_WEIGHT[0] = args.synthetic_weight
+    SUBTLE_WEIGHT[0] = args.subtle_weight
     loaded = _load(args.feats)
     recs = [r for r in loaded if "texture_apex" in r and r["label"] in EVENT_EMOTIONS]
-    # scored: the real photos as they are (mirrored and warp-made clips only help the fit)
-    everything = [r for r in loaded if not r.get("mirror") and not _synthetic(r)]
-    scored = np.array([not r.get("mirror") and not _synthetic(r) for r in recs])
+    # scored: the real photos as they are (mirrored, warp-made and morphed clips only help
+    # the fit; the morphs are scored apart)
+    everything = [r for r in loaded if not r.get("mirror") and not _made(r)]
+    scored = np.array([not r.get("mirror") and not _made(r) for r in recs])
     warps = np.array([_synthetic(r) and not r.get("mirror") for r in recs])
+    subtle = np.array([_subtle(r) and not r.get("mirror") for r in recs])
+    every_subtle = [r for r in loaded if _subtle(r) and not r.get("mirror")]
     print(f"{len(loaded)} clips ({len(everything)} real and unmirrored), {len(recs)} with an "
           f"event and its evidence, {len({r['subject'] for r in recs})} people")
 
@@ -375,6 +414,7 @@ def fit(args) -> None:
 
     if args.warps_only:  # nothing learned from the real photos: they are all a test set
         train = [r for r in recs if _synthetic(r)]
+        SUBTLE_WEIGHT[0] = 0.0
         n_pc = tuple(int(v.split(",")[0]) for v in (args.pcs, args.texture_pcs))
         l2 = float(args.l2.split(",")[0])
         SYNTHETIC_WEIGHT[0] = 1.0
@@ -392,6 +432,8 @@ def fit(args) -> None:
             line = _summary(sub(scored), pred[scored], everything)
             if warps.any():
                 line += f"; warps {_summary(sub(warps), pred[warps])}"
+            if subtle.any():
+                line += f"; morphs {_summary(sub(subtle), pred[subtle], every_subtle)}"
             print(f"people left out ({args.folds} folds), pcs {n_pc[0]:3d} mesh "
                   f"{n_pc[1]:3d} texture, l2 {l2:g}: {line}", flush=True)
             acc = _mean_recall(sub(scored), pred[scored])  # every emotion counts the same
@@ -407,7 +449,7 @@ def fit(args) -> None:
             if every:
                 print(f"  {src} {flash}s, people left out: "
                       f"{_summary(sub(m), pred[m], every)}")
-    _by_source(recs, scored, everything, l2, n_pc)
+    _by_source(recs, scored, everything, l2, n_pc, subtle, every_subtle)
     if args.tfeid_info:
         _by_agreement(recs, scored, pred, args.tfeid_info)
     if args.fold_seeds > 1:  # how much the figure owes to which people share a fold
@@ -435,7 +477,8 @@ def fit(args) -> None:
             at = len(cols)
             for b in BLOCKS:
                 k = len(m["maps"][b])
-                arrays[f"{b}_weights"] = (w_std[at:at + k].T @ m["maps"][b]).astype(np.float32)
+                arrays[f"{b}_basis"] = m["maps"][b].astype(np.float16)  # directions: 3 digits do
+                arrays[f"{b}_weights"] = w_std[at:at + k].T.astype(np.float32)
                 at += k
     np.savez_compressed(
         args.o, classes=np.array(EVENT_EMOTIONS), feature_names=np.array(FEATURE_NAMES),
@@ -443,6 +486,7 @@ def fit(args) -> None:
         meta=np.array(json.dumps({"clips": len(recs), "people": len({r['subject'] for r in recs}),
                                   "real_clips": int(scored.sum()),
                                   "synthetic_weight": args.synthetic_weight,
+                                  "subtle_weight": args.subtle_weight,
                                   "pcs": n_pc[0], "texture_pcs": n_pc[1], "l2": l2,
                                   "fallback_l2": args.fallback_l2,
                                   "sources": sorted({r['source'] for r in recs})})))
@@ -474,6 +518,9 @@ def main() -> None:
                    help="L2 strength of the fallback models (no mesh change, no appearance)")
     f.add_argument("--synthetic-weight", type=float, default=0.25,
                    help="weight of a warp-made clip (scripts/devset_emotion_warp.py) in the fit")
+    f.add_argument("--subtle-weight", type=float, default=1.0,
+                   help="weight of a morphed, subtler clip (scripts/devset_subtle.py) in the "
+                        "fit; such clips are scored apart either way")
     f.add_argument("--tfeid-info", help="TFEID's Image_info.xls: also print accuracy on its "
                    "photos by how many of the database's observers named the posed emotion")
     f.add_argument("--fold-seeds", type=int, default=1,

@@ -10,10 +10,11 @@ stern at rest does not make every flash sad or angry:
   and their level at the apex;
 - the **mesh change**: where the pose-normalised landmarks moved, and the **texture change**:
   how the gradients of the aligned face crop changed (:func:`texture`, a HOG of the crop: the
-  furrows, wrinkles and folds that come and go with an expression). Both are read by linear
-  maps that the emotion stage applies to every frame (:meth:`EventModel.mesh_scores` plus
-  :meth:`EventModel.texture_scores`, seven numbers a frame), so the change of those numbers
-  is their contribution.
+  furrows, wrinkles and folds that come and go with an expression). The emotion stage keeps
+  each frame's principal components of both (:meth:`EventModel.mesh_components`,
+  :meth:`EventModel.texture_components`); an event reads
+  the change of each block as a direction (scaled to unit length, :func:`unit`), so a weak
+  expression is read as the strong one it resembles rather than as a different emotion.
 
 A multinomial logistic model weighs them, one for each kind of evidence an event can have
 (:class:`EventModel`; :data:`DATA`, listed by ``tells models`` as ``event_model``), fitted
@@ -120,10 +121,11 @@ class EventModel:
     weights : ``{"full" | "cnn" | "aus": (emotions, features)}`` weights of
         :func:`change_features` (zero where a model does not read a feature).
     bias : ``{kind: (emotions,)}`` intercepts.
-    mesh_weights : (emotions, 2·POINTS) the full model's map from the aligned mesh's x, y to
-        scores; an event's mesh evidence is its projection at the apex minus the one before
-        the onset.
-    texture_weights : (emotions, TEXTURE_LEN) the same for the crop's :func:`texture`.
+    mesh_basis : (components, 2·POINTS) principal directions of the aligned mesh's change
+        (x, y of :data:`POINTS` points); ``mesh_weights`` (emotions, components) weigh the
+        unit-length change of a face's projections on them.
+    texture_basis, texture_weights : the same for the crop's :func:`texture`
+        (TEXTURE_LEN numbers).
     meta : how it was fitted (clips, people, sources, regularisation).
     """
 
@@ -135,24 +137,32 @@ class EventModel:
             names = [str(c) for c in z["feature_names"]]
             self.weights = {k: z[f"weights_{k}"].astype(np.float64) for k in self.KINDS}
             self.bias = {k: z[f"bias_{k}"].astype(np.float64) for k in self.KINDS}
-            self.mesh_weights = z["mesh_weights"].astype(np.float32)
-            self.texture_weights = z["texture_weights"].astype(np.float32)
+            self.mesh_basis = z["mesh_basis"].astype(np.float32)
+            self.mesh_weights = z["mesh_weights"].astype(np.float64)
+            self.texture_basis = z["texture_basis"].astype(np.float32)
+            self.texture_weights = z["texture_weights"].astype(np.float64)
             self.meta = json.loads(str(z["meta"]))
         if classes != EVENT_EMOTIONS or names != FEATURE_NAMES:
             raise ValueError(f"{path}: made for other classes or features than this tells")
-        if self.mesh_weights.shape != (len(EVENT_EMOTIONS), 2 * POINTS):
-            raise ValueError(f"{path}: mesh weights of shape {self.mesh_weights.shape}")
-        if self.texture_weights.shape != (len(EVENT_EMOTIONS), TEXTURE_LEN):
-            raise ValueError(f"{path}: texture weights of shape {self.texture_weights.shape}")
+        for block, width in (("mesh", 2 * POINTS), ("texture", TEXTURE_LEN)):
+            basis, weights = getattr(self, f"{block}_basis"), getattr(self, f"{block}_weights")
+            if basis.shape[1] != width or weights.shape != (len(EVENT_EMOTIONS), len(basis)):
+                raise ValueError(f"{path}: {block} components of shape {basis.shape} and "
+                                 f"weights of shape {weights.shape}")
+        #: numbers :meth:`components` gives a frame
+        self.width = len(self.mesh_basis) + len(self.texture_basis)
 
-    def mesh_scores(self, aligned: np.ndarray) -> np.ndarray:
-        """Seven projections, one per emotion, of one frame's aligned mesh ((≥468, ≥2)
-        array); a frame's evidence is this plus :meth:`texture_scores` of its crop."""
-        return self.mesh_weights @ np.ascontiguousarray(aligned[:POINTS, :2], np.float32).ravel()
+    def mesh_components(self, aligned: np.ndarray) -> np.ndarray:
+        """One frame's projections on the mesh components (its aligned mesh, a (≥468, ≥2)
+        array). A frame's record is these, then :meth:`texture_components` of its crop
+        (:attr:`width` numbers); the full model reads their change from just before an
+        event's onset to its apex."""
+        return self.mesh_basis @ np.ascontiguousarray(aligned[:POINTS, :2], np.float32).ravel()
 
-    def texture_scores(self, crop: np.ndarray) -> np.ndarray:
-        """Seven projections of one frame's aligned crop (its :func:`texture`)."""
-        return self.texture_weights @ texture(crop)
+    def texture_components(self, crop: np.ndarray) -> np.ndarray:
+        """One frame's projections on the texture components (its aligned crop's
+        :func:`texture`)."""
+        return self.texture_basis @ texture(crop)
 
     def scores(self, delta: dict[str, float], cnn_onset: np.ndarray | None = None,
                cnn_apex: np.ndarray | None = None,
@@ -162,8 +172,23 @@ class EventModel:
         x = np.nan_to_num(change_features(delta, cnn_onset, cnn_apex))
         s = self.weights[kind] @ x + self.bias[kind]
         if kind == "full":
-            s = s + np.asarray(mesh_change, np.float64)
+            change = np.asarray(mesh_change, np.float64)
+            k = len(self.mesh_basis)
+            s = s + self.mesh_weights @ unit(change[:k]) + self.texture_weights @ unit(change[k:])
         return s
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    """``x`` (a vector, or rows of them) scaled to unit length; a change of nothing stays
+    near zero (:data:`UNIT_FLOOR` is added to the length)."""
+    x = np.asarray(x, np.float64)
+    return x / (np.linalg.norm(x, axis=-1, keepdims=True) + UNIT_FLOOR)
+
+
+#: added to a change's length before scaling it to unit length: far below the smallest change
+#: of a spotted expression's components (0.1 for the mesh, 0.8 for the texture on the
+#: development clips)
+UNIT_FLOOR = 1e-3
 
 
 @lru_cache(maxsize=1)
@@ -182,8 +207,8 @@ def name_event(delta: dict[str, float], cnn_onset: np.ndarray | None = None,
     delta : action-unit change apex − onset (``AU01`` … and ``AU12L/R``, ``AU14L/R``).
     cnn_onset, cnn_apex : the CNN's probabilities over :data:`tells.emotion.cnn.CNN_CLASSES`
         just before the onset and at the apex, or ``None`` when no appearance was recorded.
-    mesh_change : the frame's evidence (:meth:`EventModel.mesh_scores` plus
-        :meth:`EventModel.texture_scores`) at the apex minus just before the onset, or
+    mesh_change : the face's components (:meth:`EventModel.mesh_components`, then
+        :meth:`EventModel.texture_components`) at the apex minus just before the onset, or
         ``None``.
 
     Examples

@@ -9,7 +9,7 @@ from collections import OrderedDict
 import numpy as np
 
 from tells.contract import EMOTIONS
-from tells.emotion.cnn import EmotionCNN
+from tells.emotion.cnn import CNN_CLASSES, EmotionCNN
 from tells.emotion.event import shared_event_model
 from tells.emotion.fusion import AU_WEIGHT_VIDEO, fuse, pose_weight
 from tells.emotion.smooth import FlashPreservingSmoother
@@ -17,10 +17,6 @@ from tells.face.observation import FaceObservation
 from tells.facs.prototypes import prototype_scores
 from tells.facs.stage import MAX_FACES, AUStage
 from tells.io.table import Series
-
-#: width of the per-frame record event naming reads: 7 CNN probabilities, then the naming
-#: model's 7 projections of the mesh and the crop's texture
-APPEARANCE_WIDTH = 14
 
 
 def emotion_row(p: np.ndarray) -> dict[str, float]:
@@ -62,10 +58,10 @@ class EmotionStage:
             self._ahead[obs.face_id] = (obs, submit(self._cnn, obs.crop))
 
     def _cnn(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The CNN's probabilities and the naming model's texture scores of one crop."""
+        """The CNN's probabilities and the naming model's texture components of one crop."""
         with self._lock:  # the CNN's interpreter only: the texture needs no lock
             probs = self.cnn(crop)
-        return probs, self.event_model.texture_scores(crop)
+        return probs, self.event_model.texture_components(crop)
 
     def __call__(self, obs: FaceObservation) -> dict[str, float]:
         ahead = self._ahead.pop(obs.face_id, None)
@@ -78,9 +74,9 @@ class EmotionStage:
             cnn, tex = done
             series = self._cnn_series.get(obs.face_id)
             if series is None:
-                series = self._cnn_series[obs.face_id] = Series(APPEARANCE_WIDTH)
+                series = self._cnn_series[obs.face_id] = Series(self.width)
             series.append(obs.frame, np.concatenate(
-                [cnn, self.event_model.mesh_scores(obs.aligned) + tex]))
+                [cnn, self.event_model.mesh_components(obs.aligned), tex]))
         p = fuse(cnn, prototype_scores(self.aus.latest(obs.face_id)),
                  pose_weight(self.au_weight, obs.pose[1]))
         if self.smooth:
@@ -102,11 +98,17 @@ class EmotionStage:
         return s.last() if s else None
 
     def appearance(self, face_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """(frame indices, records (N, :data:`APPEARANCE_WIDTH`)) for ``face_id``: per frame
-        the raw CNN probabilities over :data:`tells.emotion.cnn.CNN_CLASSES` (unsmoothed,
-        unfused), then the naming model's projections of the mesh and texture
-        (:meth:`~tells.emotion.event.EventModel.mesh_scores` plus
-        :meth:`~tells.emotion.event.EventModel.texture_scores`): what event naming reads."""
+        """(frame indices, records (N, :attr:`width`)) for ``face_id``: per frame the raw
+        CNN probabilities over :data:`tells.emotion.cnn.CNN_CLASSES` (unsmoothed, unfused),
+        then the naming model's components of the mesh and of the texture
+        (:meth:`~tells.emotion.event.EventModel.mesh_components`,
+        :meth:`~tells.emotion.event.EventModel.texture_components`): what event naming
+        reads."""
         s = self._cnn_series.get(face_id)
         return s.arrays() if s else (np.zeros(0, np.int64),
-                                     np.zeros((0, APPEARANCE_WIDTH), np.float32))
+                                     np.zeros((0, self.width), np.float32))
+
+    @property
+    def width(self) -> int:
+        """Numbers in a frame's appearance record."""
+        return len(CNN_CLASSES) + self.event_model.width

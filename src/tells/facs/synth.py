@@ -450,7 +450,7 @@ def synth_face(image_rgb: np.ndarray, aus: str | dict[str, float], *,
             if _polygon_area(lm[eye, :2] + d_img[eye]) < _polygon_area(lm[eye, :2]):
                 ctrl[list(iris)] = False
                 d_img[list(iris)] = d_img[eye].mean(0)
-    out = _warp(img, lm[ctrl, :2], d_img[ctrl])
+    out = warp_points(img, lm[ctrl, :2], d_img[ctrl])
     new = lm[:, :2] + d_img
     if natural:
         out = _open_eyes(out, img, lm[:, :2], new)
@@ -555,7 +555,7 @@ def _gap(pts: np.ndarray) -> float:
     return float(pts[14, 1] - pts[13, 1])
 
 
-def _warp(img: np.ndarray, src: np.ndarray, disp: np.ndarray) -> np.ndarray:
+def warp_points(img: np.ndarray, src: np.ndarray, disp: np.ndarray) -> np.ndarray:
     """Resample ``img`` so that points ``src`` move by ``disp`` (thin-plate spline field)."""
     from scipy.interpolate import RBFInterpolator
 

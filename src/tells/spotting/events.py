@@ -45,13 +45,14 @@ def has_au_columns(frames: pd.DataFrame) -> bool:
 
 def _appearance(fidx: np.ndarray, face: pd.DataFrame, appearance) -> np.ndarray | None:
     """Appearance records aligned with the face's rows: the emotion stage's (raw CNN
-    probabilities over :data:`CNN_CLASSES`, then the naming model's mesh and texture projections) when
-    given, else the table's fused columns (CNN classes only)."""
+    probabilities over :data:`CNN_CLASSES`, then the naming model's mesh and texture
+    components; kept in float32, a long recording's records are large) when given, else the
+    table's fused columns (CNN classes only)."""
     if appearance is not None and len(appearance[0]):
         af, av = appearance
         lookup = {int(f): i for i, f in enumerate(af)}
         if all(int(f) in lookup for f in fidx):
-            return av[[lookup[int(f)] for f in fidx]].astype(np.float64)
+            return av[[lookup[int(f)] for f in fidx]]
     if all(e in face for e in CNN_CLASSES):
         p = face[CNN_CLASSES].to_numpy(dtype=float)
         return p / np.maximum(p.sum(1, keepdims=True), 1e-9)
@@ -59,7 +60,7 @@ def _appearance(fidx: np.ndarray, face: pd.DataFrame, appearance) -> np.ndarray 
 
 
 def _around(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    return x[max(0, lo):max(lo + 1, hi)].mean(0)
+    return x[max(0, lo):max(lo + 1, hi)].mean(0, dtype=np.float64)
 
 
 def _displayed(emotions: np.ndarray | None, t: np.ndarray, on_t: float, off_t: float,

@@ -139,7 +139,8 @@ def _read_pairs_csv(path: Path) -> list[FlashItem]:
     return items
 
 
-def _landmarks(rgb: np.ndarray) -> np.ndarray | None:
+def find_mesh(rgb: np.ndarray) -> np.ndarray | None:
+    """The (478, 3) face mesh of the one face found in a photo, in its pixels; None if none."""
     from tells.face.still import find_faces
 
     faces = find_faces(rgb, max_faces=1)
@@ -151,7 +152,7 @@ def align_onto(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
     (same size as ``reference``); unchanged when either face is not found."""
     import cv2
 
-    a, b = _landmarks(image), _landmarks(reference)
+    a, b = find_mesh(image), find_mesh(reference)
     h, w = reference.shape[:2]
     if a is None or b is None:
         return image if image.shape == reference.shape else cv2.resize(image, (w, h))
