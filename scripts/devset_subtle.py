@@ -34,12 +34,9 @@ import cv2
 import numpy as np
 
 
-def subject_of(item) -> str:
-    """The person id ``scripts/fit_event_emotion.py`` gives an item (TFEID folder items are
-    named after the performer's number)."""
-    if item.subject and not re.match(r"^\d{2}", item.subject):
-        return item.subject
-    return "tfeid_" + item.name.split("/")[-1][:2]
+def _safe(name: str) -> str:
+    """An item name as a file or folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
 def morph(neutral: np.ndarray, expression: np.ndarray, alpha: float) -> np.ndarray | None:
@@ -81,7 +78,7 @@ def sequences(items, out: Path, n: int) -> None:
         frames = [morph(neutral, expression, k / (n - 1)) for k in range(1, n - 1)]
         if any(f is None for f in frames):
             continue
-        d = out / item.label / re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name.split("/")[-1])
+        d = out / item.label / _safe(item.name.split("/")[-1])
         d.mkdir(parents=True, exist_ok=True)
         for k, img in enumerate([neutral, *frames, expression]):
             _write(d / f"{k:02d}.png", img)
@@ -90,7 +87,12 @@ def sequences(items, out: Path, n: int) -> None:
 
 
 def main() -> None:
+    import sys
+
     from tells.spotting.flashes import read_items
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fit_event_emotion import _subject  # the person id the fit's folds group by
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("source", help="a pairs CSV or a DIR/<label>/<item>/ folder of photo pairs")
@@ -113,15 +115,14 @@ def main() -> None:
     rows, skipped = [], 0
     for k, item in enumerate(items):
         neutral, expression = _registered(item)
-        subject = subject_of(item)
+        subject = _subject(item)
         n_name = f"{k:04d}-neutral.png"
         made = False
         for alpha in alphas:
             img = morph(neutral, expression, alpha)
             if img is None:
                 continue
-            stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name)
-            e_name = f"subtle{round(alpha * 100)}-{k:04d}-{Path(stem).stem}.png"
+            e_name = f"subtle{round(alpha * 100)}-{k:04d}-{Path(_safe(item.name)).stem}.png"
             _write(a.out / e_name, img)
             rows.append((n_name, e_name, item.label, subject))
             made = True

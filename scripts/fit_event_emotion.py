@@ -247,7 +247,7 @@ def _synthetic(r) -> bool:
 def _subtle(r) -> bool:
     """A clip of a real pair morphed part of the way to its expression
     (``scripts/devset_subtle.py``)."""
-    return "subtle" in r["item"].split("/")[-1].split(":")[-1][:8]
+    return "subtle" in r["item"]
 
 
 def _made(r) -> bool:
@@ -337,10 +337,11 @@ def _mean_recall(recs, pred) -> float:
     return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
 
-def _by_source(recs, scored, everything, l2, n_pc, subtle=None, every_subtle=()) -> None:
+def _by_source(recs, scored, everything, l2, n_pc, subtle, every_subtle) -> None:
     """Each source's real clips named by a model fitted without any clip of that source's
-    people (their mirrored and warp-made clips included): how the model does on a set it has
-    never seen, a harder test than people left out (posing, lighting and camera differ)."""
+    people (their mirrored, warp-made and morphed clips included): how the model does on a set
+    it has never seen, a harder test than people left out (posing, lighting and camera
+    differ); and the same source's morphs (``subtle``; ``every_subtle`` counts the misses)."""
     from tells.emotion.event import EVENT_EMOTIONS
 
     y = _labels(recs)
@@ -357,7 +358,7 @@ def _by_source(recs, scored, everything, l2, n_pc, subtle=None, every_subtle=())
         line = f"  {src} left out whole: {(pred == y[test]).sum() / n:.3f} of {n} ({per})"
         right, total = right + int((pred == y[test]).sum()), total + n
         n_m = sum(r["source"] == src for r in every_subtle)
-        if subtle is not None and n_m:
+        if n_m:
             test_m = np.flatnonzero(subtle & of_src)
             ok = int((_predict(m, [recs[i] for i in test_m]) == y[test_m]).sum())
             line += f"; its morphs {ok / n_m:.3f} of {n_m}"
@@ -414,10 +415,9 @@ def fit(args) -> None:
 
     if args.warps_only:  # nothing learned from the real photos: they are all a test set
         train = [r for r in recs if _synthetic(r)]
-        SUBTLE_WEIGHT[0] = 0.0
         n_pc = tuple(int(v.split(",")[0]) for v in (args.pcs, args.texture_pcs))
         l2 = float(args.l2.split(",")[0])
-        SYNTHETIC_WEIGHT[0] = 1.0
+        SYNTHETIC_WEIGHT[0], SUBTLE_WEIGHT[0] = 1.0, 0.0
         for kind in ("full", "aus"):
             pred = _predict(_train(train, l2, n_pc, kind), sub(scored))
             print(f"fitted on {len(train)} warp-made clips only ({kind}), every real clip: "

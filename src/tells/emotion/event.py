@@ -149,7 +149,7 @@ class EventModel:
             if basis.shape[1] != width or weights.shape != (len(EVENT_EMOTIONS), len(basis)):
                 raise ValueError(f"{path}: {block} components of shape {basis.shape} and "
                                  f"weights of shape {weights.shape}")
-        #: numbers :meth:`components` gives a frame
+        #: numbers a frame's record holds (mesh, then texture components)
         self.width = len(self.mesh_basis) + len(self.texture_basis)
 
     def mesh_components(self, aligned: np.ndarray) -> np.ndarray:
@@ -178,17 +178,17 @@ class EventModel:
         return s
 
 
+#: added to a change's length before scaling it to unit length: far below the smallest change
+#: of a spotted expression's components (0.1 for the mesh, 0.8 for the texture on the
+#: development clips)
+UNIT_FLOOR = 1e-3
+
+
 def unit(x: np.ndarray) -> np.ndarray:
     """``x`` (a vector, or rows of them) scaled to unit length; a change of nothing stays
     near zero (:data:`UNIT_FLOOR` is added to the length)."""
     x = np.asarray(x, np.float64)
     return x / (np.linalg.norm(x, axis=-1, keepdims=True) + UNIT_FLOOR)
-
-
-#: added to a change's length before scaling it to unit length: far below the smallest change
-#: of a spotted expression's components (0.1 for the mesh, 0.8 for the texture on the
-#: development clips)
-UNIT_FLOOR = 1e-3
 
 
 @lru_cache(maxsize=1)
