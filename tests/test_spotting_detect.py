@@ -162,10 +162,13 @@ def test_a_weak_expression_no_unit_reads_at_a_is_kept_unless_the_lids_close():
     # third of a posed expression): an expression, short as a blink but without the lids
     assert _reasons({"AU04_r": 0.5, "AU15_r": 0.4}) == ""
     assert _reasons({"AU12R_r": 0.3}) == ""
+    assert _reasons({"AU15_r": 0.15}) == ""  # a third of a weak posed sadness
     # the same with the lids closing by a trace: a blink
     assert _reasons({"AU45_r": 0.5, "AU04_r": 0.5}) == "blink"
-    # no unit rose at all (the mesh settling after a cut): no expression
+    # no unit rose at all (the mesh settling after a cut), or by less than a trace: no
+    # expression
     assert _reasons({}) == "no expressive action unit"
+    assert _reasons({"AU04_r": 0.05}) == "no expressive action unit"
 
 
 def test_one_frame_of_jitter_at_the_onset_or_apex_is_not_a_change():
