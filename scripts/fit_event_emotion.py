@@ -6,7 +6,9 @@ flash clips of real faces, and report it by held-out people.
    changes, raw CNN probabilities before the onset and at the apex) and the pose-normalised
    mesh and the crop's texture (:func:`tells.emotion.event.texture`) before the onset and at
    the apex, in a JSON lines file. ``--jobs`` runs clips in
-   worker processes; ``--mirror`` adds every clip mirrored left-right; ``--crops`` also
+   worker processes; ``--mirror`` adds every clip mirrored left-right; ``--gray`` dumps
+   the clips in gray (a colour set seen as the gray sets are: camera and set differ more
+   than the posing); ``--crops`` also
    keeps the aligned gray crops of those frames (``<out>_crops.npz``, arrays ``<line>_pre``
    and ``<line>_apex``), so another texture descriptor can be tried without a new dump.
 2. ``fit``: a class-balanced multinomial logistic regression over the change features
@@ -85,9 +87,9 @@ def _one(job) -> dict:
     from tells.emotion.stage import EmotionStage
     from tells.spotting.flashes import make_clip, score_clip, write_clip
 
-    item, flash_s, mirror, crops = job
+    item, flash_s, mirror, crops, in_gray = job
     rec = {"item": item.name, "label": item.label, "subject": _subject(item), "flash": flash_s,
-           "mirror": mirror}
+           "mirror": mirror, **({"gray": True} if in_gray else {})}
     try:
         clip = make_clip(item, flash_s=flash_s)
     except Exception as exc:  # unreadable photo, no face to register: left out, said why
@@ -96,6 +98,10 @@ def _one(job) -> dict:
     if mirror:  # the same face seen in a mirror: left and right swap, the emotion stays
         clip = dataclasses.replace(clip, frames=[np.ascontiguousarray(f[:, ::-1])
                                                  for f in clip.frames])
+    if in_gray:  # the clip's frames are RGB
+        clip = dataclasses.replace(clip, frames=[
+            cv2.cvtColor(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+            for f in clip.frames])
     with tempfile.TemporaryDirectory() as tmp:
         path = write_clip(clip, Path(tmp) / "clip.mp4")
         stages = default_stages(Settings())
@@ -141,7 +147,7 @@ def dump(args) -> None:
 
     items = read_items(args.source)
     flashes = [float(x) for x in args.flash.split(",")]
-    jobs = [(item, f, m, args.crops) for f in flashes
+    jobs = [(item, f, m, args.crops, args.gray) for f in flashes
             for m in ((False, True) if args.mirror else (False,)) for item in items]
     done = 0
     crops = {}
@@ -250,6 +256,11 @@ def _subtle(r) -> bool:
     return "subtle" in r["item"]
 
 
+def _as_taken(r) -> bool:
+    """A real photo pair as it was taken: not mirrored, grayed, warp-made or morphed."""
+    return not r.get("mirror") and not r.get("gray") and not _made(r)
+
+
 def _made(r) -> bool:
     """Made here (a warp or a morph), not a photo as it was taken: helps the fit, not scored
     with the real clips."""
@@ -262,9 +273,13 @@ SYNTHETIC_WEIGHT = [0.25]
 SUBTLE_WEIGHT = [0.0]
 
 
+#: weight of a grayed clip (set by ``fit``)
+GRAY_WEIGHT = [0.0]
+
+
 def _weights(recs) -> np.ndarray:
     return np.array([SYNTHETIC_WEIGHT[0] if _synthetic(r) else SUBTLE_WEIGHT[0] if _subtle(r)
-                     else 1.0 for r in recs])
+                     else GRAY_WEIGHT[0] if r.get("gray") else 1.0 for r in recs])
 
 
 def _train(recs, l2, n_pc, kind="full"):
@@ -337,15 +352,17 @@ def _mean_recall(recs, pred) -> float:
     return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
 
-def _by_source(recs, scored, everything, l2, n_pc, subtle, every_subtle) -> None:
+def _by_source(recs, scored, everything, l2, n_pc, apart) -> None:
     """Each source's real clips named by a model fitted without any clip of that source's
     people (their mirrored, warp-made and morphed clips included): how the model does on a set
     it has never seen, a harder test than people left out (posing, lighting and camera
-    differ); and the same source's morphs (``subtle``; ``every_subtle`` counts the misses)."""
+    differ); and the same source's clips scored apart (``apart``: ``{name: (mask over recs,
+    every such clip loaded, misses included)}``, the morphs and the grayed)."""
     from tells.emotion.event import EVENT_EMOTIONS
 
     y = _labels(recs)
-    right = total = right_m = total_m = 0
+    right = total = 0
+    sums = {name: [0, 0] for name in apart}
     for src in sorted({r["source"] for r in everything}):
         train = [r for r in recs if r["source"] != src]
         of_src = np.array([r["source"] == src for r in recs])
@@ -357,15 +374,17 @@ def _by_source(recs, scored, everything, l2, n_pc, subtle, every_subtle) -> None
                        for c, e in enumerate(EVENT_EMOTIONS) if (y[test] == c).any())
         line = f"  {src} left out whole: {(pred == y[test]).sum() / n:.3f} of {n} ({per})"
         right, total = right + int((pred == y[test]).sum()), total + n
-        n_m = sum(r["source"] == src for r in every_subtle)
-        if n_m:
-            test_m = np.flatnonzero(subtle & of_src)
-            ok = int((_predict(m, [recs[i] for i in test_m]) == y[test_m]).sum())
-            line += f"; its morphs {ok / n_m:.3f} of {n_m}"
-            right_m, total_m = right_m + ok, total_m + n_m
+        for name, (mask, every) in apart.items():
+            n_m = sum(r["source"] == src for r in every)
+            if n_m:
+                test_m = np.flatnonzero(mask & of_src)
+                ok = int((_predict(m, [recs[i] for i in test_m]) == y[test_m]).sum())
+                line += f"; its {name} {ok / n_m:.3f} of {n_m}"
+                sums[name][0] += ok
+                sums[name][1] += n_m
         print(line)
     print(f"  each source left out whole: {right / total:.3f} of {total}"
-          + (f"; morphs {right_m / total_m:.3f} of {total_m}" if total_m else ""))
+          + "".join(f"; {name} {ok / n:.3f} of {n}" for name, (ok, n) in sums.items() if n))
 
 
 def _by_agreement(recs, scored, pred, info) -> None:
@@ -398,15 +417,19 @@ def fit(args) -> None:
 
     SYNTHETIC_WEIGHT[0] = args.synthetic_weight
     SUBTLE_WEIGHT[0] = args.subtle_weight
+    GRAY_WEIGHT[0] = args.gray_weight
     loaded = _load(args.feats)
     recs = [r for r in loaded if "texture_apex" in r and r["label"] in EVENT_EMOTIONS]
-    # scored: the real photos as they are (mirrored, warp-made and morphed clips only help
-    # the fit; the morphs are scored apart)
-    everything = [r for r in loaded if not r.get("mirror") and not _made(r)]
-    scored = np.array([not r.get("mirror") and not _made(r) for r in recs])
+    # scored: the real photos as they are (mirrored, grayed, warp-made and morphed clips only
+    # help the fit; the grayed and the morphs are scored apart)
+    everything = [r for r in loaded if _as_taken(r)]
+    scored = np.array([_as_taken(r) for r in recs])
     warps = np.array([_synthetic(r) and not r.get("mirror") for r in recs])
     subtle = np.array([_subtle(r) and not r.get("mirror") for r in recs])
     every_subtle = [r for r in loaded if _subtle(r) and not r.get("mirror")]
+    grayed = np.array([bool(r.get("gray")) and not r.get("mirror") and not _made(r)
+                       for r in recs])
+    every_gray = [r for r in loaded if r.get("gray") and not r.get("mirror") and not _made(r)]
     print(f"{len(loaded)} clips ({len(everything)} real and unmirrored), {len(recs)} with an "
           f"event and its evidence, {len({r['subject'] for r in recs})} people")
 
@@ -434,6 +457,8 @@ def fit(args) -> None:
                 line += f"; warps {_summary(sub(warps), pred[warps])}"
             if subtle.any():
                 line += f"; morphs {_summary(sub(subtle), pred[subtle], every_subtle)}"
+            if grayed.any():
+                line += f"; grayed {_summary(sub(grayed), pred[grayed], every_gray)}"
             print(f"people left out ({args.folds} folds), pcs {n_pc[0]:3d} mesh "
                   f"{n_pc[1]:3d} texture, l2 {l2:g}: {line}", flush=True)
             acc = _mean_recall(sub(scored), pred[scored])  # every emotion counts the same
@@ -449,7 +474,8 @@ def fit(args) -> None:
             if every:
                 print(f"  {src} {flash}s, people left out: "
                       f"{_summary(sub(m), pred[m], every)}")
-    _by_source(recs, scored, everything, l2, n_pc, subtle, every_subtle)
+    _by_source(recs, scored, everything, l2, n_pc,
+               {"morphs": (subtle, every_subtle), "grayed": (grayed, every_gray)})
     if args.tfeid_info:
         _by_agreement(recs, scored, pred, args.tfeid_info)
     if args.fold_seeds > 1:  # how much the figure owes to which people share a fold
@@ -502,6 +528,8 @@ def main() -> None:
     d.add_argument("--jobs", type=int, default=2)
     d.add_argument("--mirror", action="store_true",
                    help="also each clip mirrored left-right (more examples of the same people)")
+    d.add_argument("--gray", action="store_true",
+                   help="turn every clip gray (a colour set seen as a gray camera sees it)")
     d.add_argument("--crops", action="store_true",
                    help="also keep the gray crops of the frames the texture is read from "
                    "(<out>_crops.npz; arrays <line>_pre, <line>_apex)")
@@ -521,6 +549,9 @@ def main() -> None:
     f.add_argument("--subtle-weight", type=float, default=1.0,
                    help="weight of a morphed, subtler clip (scripts/devset_subtle.py) in the "
                         "fit; such clips are scored apart either way")
+    f.add_argument("--gray-weight", type=float, default=0.0,
+                   help="weight of a grayed clip (dump --gray) in the fit; such clips are "
+                        "scored apart either way")
     f.add_argument("--tfeid-info", help="TFEID's Image_info.xls: also print accuracy on its "
                    "photos by how many of the database's observers named the posed emotion")
     f.add_argument("--fold-seeds", type=int, default=1,
