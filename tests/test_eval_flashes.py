@@ -138,3 +138,26 @@ def test_a_clip_that_fails_inside_tells_is_recorded_and_the_rest_scored(pair_dir
     assert len(scored) == 1 and "spotted" in scored[0]
     (summary,) = summaries
     assert summary["clips"] == 1 and summary["errors"] == 1
+
+
+def test_clips_that_cannot_be_made_are_named_and_nothing_measured_is_a_failure(pair_dir,
+                                                                             tmp_path):
+    """A pairs CSV naming a photo that is not there: with another, real pair beside it the
+    result is flagged partial and says which clip and why; with that pair alone nothing was
+    measured, so the command fails with one line that says why."""
+    real = pair_dir / "disgust" / "wolfgang"
+    rows = ["neutral,expression,label",
+            f"{real / 'neutral.png'},{real / 'expression.png'},disgust",
+            f"{real / 'neutral.png'},{tmp_path / 'gone.png'},anger"]
+    both, alone = tmp_path / "both.csv", tmp_path / "alone.csv"
+    both.write_text("\n".join(rows) + "\n")
+    alone.write_text("\n".join(rows[:1] + rows[2:]) + "\n")
+    cmd = [sys.executable, "-m", "tells", "eval", "flashes", "--flash", "0.4", "--quiet"]
+    r = subprocess.run([*cmd, str(both)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "1 clips, 1 NOT ANALYSED (partial result)" in r.stdout
+    assert "not analysed:" in r.stdout and "gone.png" in r.stdout
+    r = subprocess.run([*cmd, str(alone)], capture_output=True, text=True, timeout=600)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("tells: ")]
+    assert "no clip could be analysed" in line and "gone.png" in line

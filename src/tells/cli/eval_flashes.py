@@ -130,19 +130,31 @@ def _recall(rows: list[dict], key: str) -> dict[str, float]:
     return out
 
 
+#: clips whose error a summary quotes (the rest are in clips.csv with --out)
+ERROR_EXAMPLES = 3
+
+
+def _errors(rows: list[dict], case: str) -> dict:
+    """How many clips of ``case`` could not be analysed, and why for the first few."""
+    failed = [r for r in rows if r["case"] == case and "error" in r]
+    return {"errors": len(failed),
+            **({"error_examples": [f"{r['item']}: {r['error']}"
+                                   for r in failed[:ERROR_EXAMPLES]]} if failed else {})}
+
+
 def summarise(rows: list[dict], case: str) -> dict:
     """Figures for one case: shares over all clips (a flash not spotted counts as wrong)."""
     mine = [r for r in rows if r["case"] == case and "error" not in r]
     n = len(mine)
     if not n:
-        return {"case": case, "clips": 0, "errors": sum(r["case"] == case for r in rows)}
+        return {"case": case, "clips": 0, **_errors(rows, case)}
     spotted = [r for r in mine if r["spotted"]]
     labels = sorted({r["label"] for r in mine})
     preds = sorted({r["emotion"] or "missed" for r in mine})
     confusion = {lab: dict(Counter((r["emotion"] or "missed") for r in mine if r["label"] == lab))
                  for lab in labels}
     return {
-        "case": case, "clips": n, "errors": sum(r["case"] == case for r in rows) - n,
+        "case": case, "clips": n, **_errors(rows, case),
         "spotted": round(len(spotted) / n, 3),
         "spotted_iou50": round(sum(r["iou"] >= 0.5 for r in mine) / n, 3),
         "emotion_right": round(sum(r["emotion"] == r["label"] for r in mine) / n, 3),
@@ -156,12 +168,23 @@ def summarise(rows: list[dict], case: str) -> dict:
     }
 
 
+def _print_errors(summary: dict) -> None:
+    for line in summary.get("error_examples", []):
+        print(f"  not analysed: {line}")
+    more = summary.get("errors", 0) - len(summary.get("error_examples", []))
+    if more > 0:
+        print(f"  … and {more} more (clips.csv with --out lists each)")
+
+
 def _print(summary: dict) -> None:
     if not summary.get("clips"):
         print(f"{summary['case']}: no clip could be analysed ({summary.get('errors', 0)} errors)")
+        _print_errors(summary)
         return
     s = summary
-    print(f"{s['case']}: {s['clips']} clips{', ' + str(s['errors']) + ' errors' if s['errors'] else ''}")
+    print(f"{s['case']}: {s['clips']} clips"
+          f"{', ' + str(s['errors']) + ' NOT ANALYSED (partial result)' if s['errors'] else ''}")
+    _print_errors(s)
     print(f"  spotted {s['spotted']:.3f} (IoU>=0.5 {s['spotted_iou50']:.3f})   "
           f"event emotion right {s['emotion_right']:.3f}   "
           f"false events per clip {s['false_events_per_clip']:.2f}")
@@ -204,11 +227,15 @@ def _handler(args) -> int:
         _write(args.out, result, rows)
     if args.json:
         print_json(result)
-        return 0
-    kinds = ", ".join(f"{v} {k}s" for k, v in result["kinds"].items())
-    print(f"{len(items)} labelled items ({kinds})")
-    for s in summaries:
-        _print(s)
+    else:
+        kinds = ", ".join(f"{v} {k}s" for k, v in result["kinds"].items())
+        print(f"{len(items)} labelled items ({kinds})")
+        for s in summaries:
+            _print(s)
+    if not any(s["clips"] for s in summaries):  # nothing measured: a failure, said once
+        first = next(r for r in rows if "error" in r)
+        raise InputError(f"{args.source}: no clip could be analysed (first: {first['item']}: "
+                         f"{first['error']})")
     return 0
 
 
