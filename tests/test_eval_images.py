@@ -63,3 +63,19 @@ def test_eval_images_missing_dir_is_one_line_error(tmp_path, capsys):
     assert main(["eval", "images", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert "not a folder" in err and err.count("\n") == 1
+
+
+def test_unreadable_images_are_named_and_nothing_read_is_a_failure(collection, tmp_path,
+                                                                     capsys):
+    # the collection holds one broken file among real photos: a flagged partial result
+    assert main(["eval", "images", str(collection), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "6 images, 1 NOT READ (partial result)" in out
+    assert "not read: calm/broken.jpg" in out
+    # only broken files: nothing was measured, one error line and a non-zero exit
+    only = tmp_path / "broken" / "calm"
+    only.mkdir(parents=True)
+    (only / "broken.jpg").write_bytes(b"not an image")
+    assert main(["eval", "images", str(only.parent), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no image could be read" in err and "broken.jpg" in err and err.count("\n") == 1

@@ -157,6 +157,10 @@ def _read_au_labels(path: Path) -> dict[str, set[int]]:
     return {r["image"].strip(): _codes(r["aus"]) for r in rows}
 
 
+#: images whose error the summary quotes (the rest are in predictions.csv with --out)
+ERROR_EXAMPLES = 3
+
+
 def evaluate(root: Path, au_file: Path | None = None, show: bool = False) -> tuple[dict, list]:
     """Run the evaluation; returns ``(metrics, prediction rows)``."""
     items = collect(root)
@@ -176,7 +180,9 @@ def evaluate(root: Path, au_file: Path | None = None, show: bool = False) -> tup
                 rows.append({"image": rel, "label": label, "predicted": "", "error": str(exc)})
             advance(1)
     ok = [r for r in rows if r.get("predicted")]
+    failed = [f"{r['image']}: {r['error']}" for r in rows if "error" in r]
     result = {"images": len(items), "errors": errors,
+              **({"error_examples": failed[:ERROR_EXAMPLES]} if failed else {}),
               "whole_image": sum(r.get("found_by") == "whole_image" for r in ok),
               **metrics([r["label"] for r in ok], [r["predicted"] for r in ok])}
     ref = metrics([r["label"] for r in ok], [r["bare_cnn"] for r in ok])
@@ -198,11 +204,18 @@ def _images_handler(args) -> int:
     result, rows = evaluate(args.dir, args.aus, show=not (args.quiet or args.json))
     if args.out is not None:
         _write(args.out, result, rows)
+    if result["errors"] == result["images"]:  # nothing measured: a failure, said once
+        raise InputError(f"{args.dir}: no image could be read ({result['error_examples'][0]})")
     if args.json:
         print_json(result)
         return 0
-    print(f"{result['images']} images, {result['errors']} errors"
+    print(f"{result['images']} images"
+          f"{', ' + str(result['errors']) + ' NOT READ (partial result)' if result['errors'] else ''}"
           f"{', ' + str(result['whole_image']) + ' taken whole' if result['whole_image'] else ''}")
+    for line in result.get("error_examples", []):
+        print(f"  not read: {line}")
+    if result["errors"] > len(result.get("error_examples", [])):
+        print(f"  … and {result['errors'] - len(result['error_examples'])} more")
     print(f"accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}")
     ref = result["reference"]
     print(f"reference: bare CNN accuracy {ref['accuracy']:.3f}   macro-F1 {ref['macro_f1']:.3f}"
