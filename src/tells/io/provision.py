@@ -103,7 +103,7 @@ MODELS: dict[str, Asset] = {
               "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
               "MIT", "model", "TF.js weight manifest of face_expression", registry="npm"),
         Asset("event_model", "tells", "0.1.0", "tells/emotion/data/event_model.npz",
-              "34ce83adfa2f0878cd07aa5c05789bf25b32d7d9d86a8db7ac503f86a8be39a8",
+              "b09a6c80097d710b570470f9fa57e1ca81f57795d18ce281341c03b37994abea",
               "MIT", "model", "event naming: logistic models over the change of AUs, CNN, "
               "mesh and texture, fitted by tells on flash clips of real faces (scripts/fit_event_emotion.py, "
               "docs/DATA.md)", bundled=True),
