@@ -267,12 +267,18 @@ def _made(r) -> bool:
     return _synthetic(r) or _subtle(r)
 
 
+def _apart(r) -> str | None:
+    """The clips scored apart from the real ones, unmirrored: ``"morphs"`` (a real pair
+    morphed part of the way), ``"grayed"`` (a real pair dumped in gray), else None."""
+    if r.get("mirror"):
+        return None
+    return "morphs" if _subtle(r) else "grayed" if r.get("gray") and not _made(r) else None
+
+
 #: weight of a warp-made clip in the fit, against 1 for a real one (set by ``fit``)
 SYNTHETIC_WEIGHT = [0.25]
 #: weight of a morphed (subtler) clip (set by ``fit``)
 SUBTLE_WEIGHT = [0.0]
-
-
 #: weight of a grayed clip (set by ``fit``)
 GRAY_WEIGHT = [0.0]
 
@@ -425,11 +431,9 @@ def fit(args) -> None:
     everything = [r for r in loaded if _as_taken(r)]
     scored = np.array([_as_taken(r) for r in recs])
     warps = np.array([_synthetic(r) and not r.get("mirror") for r in recs])
-    subtle = np.array([_subtle(r) and not r.get("mirror") for r in recs])
-    every_subtle = [r for r in loaded if _subtle(r) and not r.get("mirror")]
-    grayed = np.array([bool(r.get("gray")) and not r.get("mirror") and not _made(r)
-                       for r in recs])
-    every_gray = [r for r in loaded if r.get("gray") and not r.get("mirror") and not _made(r)]
+    # {name: (mask over recs, every such clip loaded, misses included)}
+    apart = {name: (np.array([_apart(r) == name for r in recs]),
+                    [r for r in loaded if _apart(r) == name]) for name in ("morphs", "grayed")}
     print(f"{len(loaded)} clips ({len(everything)} real and unmirrored), {len(recs)} with an "
           f"event and its evidence, {len({r['subject'] for r in recs})} people")
 
@@ -455,10 +459,9 @@ def fit(args) -> None:
             line = _summary(sub(scored), pred[scored], everything)
             if warps.any():
                 line += f"; warps {_summary(sub(warps), pred[warps])}"
-            if subtle.any():
-                line += f"; morphs {_summary(sub(subtle), pred[subtle], every_subtle)}"
-            if grayed.any():
-                line += f"; grayed {_summary(sub(grayed), pred[grayed], every_gray)}"
+            for name, (mask, every) in apart.items():
+                if mask.any():
+                    line += f"; {name} {_summary(sub(mask), pred[mask], every)}"
             print(f"people left out ({args.folds} folds), pcs {n_pc[0]:3d} mesh "
                   f"{n_pc[1]:3d} texture, l2 {l2:g}: {line}", flush=True)
             acc = _mean_recall(sub(scored), pred[scored])  # every emotion counts the same
@@ -474,8 +477,7 @@ def fit(args) -> None:
             if every:
                 print(f"  {src} {flash}s, people left out: "
                       f"{_summary(sub(m), pred[m], every)}")
-    _by_source(recs, scored, everything, l2, n_pc,
-               {"morphs": (subtle, every_subtle), "grayed": (grayed, every_gray)})
+    _by_source(recs, scored, everything, l2, n_pc, apart)
     if args.tfeid_info:
         _by_agreement(recs, scored, pred, args.tfeid_info)
     if args.fold_seeds > 1:  # how much the figure owes to which people share a fold

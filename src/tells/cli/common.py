@@ -1,4 +1,5 @@
-"""Helpers shared by the command modules: JSON output, progress display."""
+"""Helpers shared by the command modules: JSON output, progress display, the items an
+evaluation could not read."""
 
 from __future__ import annotations
 
@@ -22,6 +23,28 @@ def _json_default(o: Any):
     if isinstance(o, np.ndarray):
         return o.tolist()
     return str(o)
+
+
+#: failures an evaluation's summary quotes (the rest are in its per-item file with --out)
+ERROR_EXAMPLES = 3
+
+
+def failures(lines: list[str]) -> dict:
+    """``{"errors": n, "error_examples": [first few]}`` for the items an evaluation could not
+    read (each line ``item: why``); the examples only when there are failures."""
+    return {"errors": len(lines),
+            **({"error_examples": lines[:ERROR_EXAMPLES]} if lines else {})}
+
+
+def print_failures(summary: dict, verb: str, listed_in: str) -> None:
+    """The quoted failures of a summary made with :func:`failures`, then how many more
+    ``listed_in`` (the per-item file) names."""
+    shown = summary.get("error_examples", [])
+    for line in shown:
+        print(f"  {verb}: {line}")
+    more = summary.get("errors", 0) - len(shown)
+    if more > 0:
+        print(f"  … and {more} more ({listed_in} with --out lists each)")
 
 
 def add_output_flags(p) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tells.cli.common import add_output_flags, print_json, progress
+from tells.cli.common import add_output_flags, failures, print_failures, print_json, progress
 from tells.errors import InputError, OutputError, TellsError
 
 
@@ -130,16 +130,10 @@ def _recall(rows: list[dict], key: str) -> dict[str, float]:
     return out
 
 
-#: clips whose error a summary quotes (the rest are in clips.csv with --out)
-ERROR_EXAMPLES = 3
-
-
 def _errors(rows: list[dict], case: str) -> dict:
     """How many clips of ``case`` could not be analysed, and why for the first few."""
-    failed = [r for r in rows if r["case"] == case and "error" in r]
-    return {"errors": len(failed),
-            **({"error_examples": [f"{r['item']}: {r['error']}"
-                                   for r in failed[:ERROR_EXAMPLES]]} if failed else {})}
+    return failures([f"{r['item']}: {r['error']}" for r in rows
+                     if r["case"] == case and "error" in r])
 
 
 def summarise(rows: list[dict], case: str) -> dict:
@@ -168,23 +162,15 @@ def summarise(rows: list[dict], case: str) -> dict:
     }
 
 
-def _print_errors(summary: dict) -> None:
-    for line in summary.get("error_examples", []):
-        print(f"  not analysed: {line}")
-    more = summary.get("errors", 0) - len(summary.get("error_examples", []))
-    if more > 0:
-        print(f"  … and {more} more (clips.csv with --out lists each)")
-
-
 def _print(summary: dict) -> None:
     if not summary.get("clips"):
         print(f"{summary['case']}: no clip could be analysed ({summary.get('errors', 0)} errors)")
-        _print_errors(summary)
+        print_failures(summary, "not analysed", "clips.csv")
         return
     s = summary
     print(f"{s['case']}: {s['clips']} clips"
           f"{', ' + str(s['errors']) + ' NOT ANALYSED (partial result)' if s['errors'] else ''}")
-    _print_errors(s)
+    print_failures(s, "not analysed", "clips.csv")
     print(f"  spotted {s['spotted']:.3f} (IoU>=0.5 {s['spotted_iou50']:.3f})   "
           f"event emotion right {s['emotion_right']:.3f}   "
           f"false events per clip {s['false_events_per_clip']:.2f}")

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tells.cli.common import add_output_flags, print_json, progress
+from tells.cli.common import add_output_flags, failures, print_failures, print_json, progress
 from tells.contract import AU_NUMBERS, EMOTIONS, normalise_label
 from tells.errors import InputError, OutputError, TellsError
 
@@ -157,14 +157,10 @@ def _read_au_labels(path: Path) -> dict[str, set[int]]:
     return {r["image"].strip(): _codes(r["aus"]) for r in rows}
 
 
-#: images whose error the summary quotes (the rest are in predictions.csv with --out)
-ERROR_EXAMPLES = 3
-
-
 def evaluate(root: Path, au_file: Path | None = None, show: bool = False) -> tuple[dict, list]:
     """Run the evaluation; returns ``(metrics, prediction rows)``."""
     items = collect(root)
-    rows, errors = [], 0
+    rows = []
     with progress("images", len(items), enabled=show, unit="images") as advance:
         for path, label in items:
             rel = str(path.relative_to(root))
@@ -176,13 +172,11 @@ def evaluate(root: Path, au_file: Path | None = None, show: bool = False) -> tup
                              "found_by": r["found_by"], "aus": r["aus"],
                              "bare_cnn": r["bare_cnn"]})
             except TellsError as exc:
-                errors += 1
                 rows.append({"image": rel, "label": label, "predicted": "", "error": str(exc)})
             advance(1)
     ok = [r for r in rows if r.get("predicted")]
-    failed = [f"{r['image']}: {r['error']}" for r in rows if "error" in r]
-    result = {"images": len(items), "errors": errors,
-              **({"error_examples": failed[:ERROR_EXAMPLES]} if failed else {}),
+    result = {"images": len(items),
+              **failures([f"{r['image']}: {r['error']}" for r in rows if "error" in r]),
               "whole_image": sum(r.get("found_by") == "whole_image" for r in ok),
               **metrics([r["label"] for r in ok], [r["predicted"] for r in ok])}
     ref = metrics([r["label"] for r in ok], [r["bare_cnn"] for r in ok])
@@ -212,10 +206,7 @@ def _images_handler(args) -> int:
     print(f"{result['images']} images"
           f"{', ' + str(result['errors']) + ' NOT READ (partial result)' if result['errors'] else ''}"
           f"{', ' + str(result['whole_image']) + ' taken whole' if result['whole_image'] else ''}")
-    for line in result.get("error_examples", []):
-        print(f"  not read: {line}")
-    if result["errors"] > len(result.get("error_examples", [])):
-        print(f"  … and {result['errors'] - len(result['error_examples'])} more")
+    print_failures(result, "not read", "predictions.csv")
     print(f"accuracy {result['accuracy']:.3f}   macro-F1 {result['macro_f1']:.3f}")
     ref = result["reference"]
     print(f"reference: bare CNN accuracy {ref['accuracy']:.3f}   macro-F1 {ref['macro_f1']:.3f}"

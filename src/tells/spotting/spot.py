@@ -97,9 +97,10 @@ class SpotParams:
     gap_s: float = 0.25  # a face missing longer than this splits its series
     active: float = 0.75  # AU change at apex that counts as active in the event's AU code
     lid_trace: float = 0.3  # lid closing (AU43/AU45 change) that makes a weak change a blink
-    #: rise of an expressive unit that makes a weak change an expression (0.1: flashes morphed
-    #: to 35 % of a posed photo pair, `scripts/devset_subtle.py`, spotted .883 against .834 at
-    #: 0.2 at 0.2 s; the real pairs, talking heads and `tells bench spotting` as at 0.2)
+    #: rise of an expressive unit that makes a weak change an expression (0.1: 0.2 s flashes
+    #: of photo pairs morphed to 35 % of their strength, `scripts/devset_subtle.py`, spotted
+    #: .883 against .834 with 0.2; the real pairs, talking heads and `tells bench spotting`
+    #: the same with either)
     trace: float = 0.1
     blink_max_s: float = 0.45  # an eyelid-only change this short is a blink (AU45 or not)
     #: a change whose only units open the mouth (AU25/26, no talking around it) counts when
