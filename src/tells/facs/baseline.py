@@ -143,8 +143,11 @@ class NeutralCrop:
         self._u8: np.ndarray | None = None
         self._pose = np.zeros(2)
 
-    def update(self, gray: np.ndarray, pose: tuple[float, float, float]) -> None:
-        """Add one calm frame: ``gray`` aligned crop (uint8) and its head pose (Rx, Ry, Rz)."""
+    def update(self, gray: np.ndarray, pose: tuple[float, float, float],
+               step: float | None = None) -> None:
+        """Add one calm frame: ``gray`` aligned crop (uint8) and its head pose (Rx, Ry, Rz);
+        after the warm frames each pixel moves at most ``step`` gray levels towards it
+        (default: the crop's own ``step``)."""
         g = gray.astype(np.float32)
         p = np.array(pose[:2], dtype=np.float64)
         if self._image is None or self._image.shape != g.shape:
@@ -154,7 +157,8 @@ class NeutralCrop:
             self._image += (g - self._image) * k
             self._pose += (p - self._pose) * k
         else:
-            self._image += np.clip(g - self._image, -self.step, self.step)
+            k = self.step if step is None else step
+            self._image += np.clip(g - self._image, -k, k)
             self._pose += (p - self._pose) * 0.05
         self.frames += 1
         self._u8 = None

@@ -26,11 +26,21 @@ MOTION_POSE = (0.12, 0.25)
 #: calm frames the neutral image must hold before skin motion is read against it (one frame's
 #: alignment jitter is not a neutral)
 MIN_NEUTRAL_FRAMES = 3
-#: weight in the neutral's histograms of a calm frame that shows an action unit (against the
-#: neutral so far) beside a calm expressionless one: a smile held for two seconds is not
-#: absorbed into the neutral (single_face.mp4: AU06 r with OpenFace .30 -> .98), while a face
-#: first seen expressive can still drift towards its resting state
+#: weight in the neutral's histograms of a calm frame that shows an action unit, even a
+#: trace of one (:data:`QUIET_AU` or more, against the neutral so far), beside a calm
+#: expressionless one: a smile held for two seconds is not absorbed into the neutral
+#: (single_face.mp4: AU06 r with OpenFace .30 -> .98), while a face first seen expressive can
+#: still drift towards its resting state
 EXPRESSIVE_WEIGHT = 0.05
+#: a calm frame builds the person's neutral fully (its measurements counted once, the neutral
+#: image moved by its full step, :class:`NeutralCrop`) only while its strongest unit reads
+#: below this; one showing a trace up to A counts :data:`EXPRESSIVE_WEIGHT` and moves the
+#: neutral image by :data:`TRACE_STEP` gray levels. With A as the line, a weak expression
+#: held a second was absorbed within a few frames, its reading gone (a one-sided dimpler at A,
+#: R14A warped onto single_face.mp4 and held 1.2 s: AU14R .24 at the start, .01 at the end;
+#: photo pairs morphed to 35 % and eased in: spotted .71, now .75)
+QUIET_AU = 0.1
+TRACE_STEP = 0.02
 #: the first calm frames of a face all count fully, each before it is measured: no single
 #: frame (the first mesh of a track is often off) is the neutral alone
 WARM_FRAMES = 8
@@ -150,7 +160,7 @@ class AUStage:
         neutral = st.baseline.value()
         aus, v = geometric_intensities(x, neutral)
         if calm and not warm:  # a held expression must not become the neutral
-            st.baseline.update(x, obs.t, 1.0 if max(aus.values()) < 1.0 else EXPRESSIVE_WEIGHT)
+            st.baseline.update(x, obs.t, 1.0 if max(aus.values()) < QUIET_AU else EXPRESSIVE_WEIGHT)
         motion = None
         if obs.crop is not None:
             g = gray(obs.crop)
@@ -161,9 +171,11 @@ class AUStage:
             motion = self._motion(st.crop, g, obs.pose, pts, st.fit, dense, st, turn)
             if motion is not None:
                 aus = with_motion(aus, x, neutral, motion, v)
-            # only calm frames without any action unit build the neutral image
-            if (calm or st.crop.frames == 0) and max(aus.values()) < 1.0:
-                st.crop.update(g, obs.pose)
+            # only calm frames without any action unit build the neutral image, those with a
+            # trace of one (a weak expression held) only slowly
+            level = max(aus.values())
+            if (calm or st.crop.frames == 0) and level < 1.0:
+                st.crop.update(g, obs.pose, None if level < QUIET_AU else TRACE_STEP)
         if aus["AU45"] >= 1.0:
             st.closed_since = obs.t if st.closed_since is None else st.closed_since
         else:
