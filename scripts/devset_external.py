@@ -17,6 +17,7 @@ import argparse
 import csv
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 #: RaFD's emotion words in file names, in tells' names
@@ -38,7 +39,7 @@ def rafd_morphing(root: Path, strength: int = 100) -> list[tuple[Path, Path, str
     return pairs
 
 
-def rafd_utrecht(root: Path, strength: int = 100) -> list[tuple[Path, Path, str, str]]:
+def rafd_utrecht(root: Path) -> list[tuple[Path, Path, str, str]]:
     """``stimuli/{F,M}N_{n,f,h}.jpg``: neutral, fearful, happy (``H*.jpg`` are houses)."""
     pairs = []
     for neutral in sorted((root / "stimuli").glob("[FM][0-9]_n.jpg")):
@@ -50,7 +51,7 @@ def rafd_utrecht(root: Path, strength: int = 100) -> list[tuple[Path, Path, str,
     return pairs
 
 
-def london(root: Path, strength: int = 100) -> list[tuple[Path, Path, str, str]]:
+def london(root: Path) -> list[tuple[Path, Path, str, str]]:
     """Face Research Lab London Set: ``inst/neutral_front/NNN_03.jpg`` and
     ``inst/smiling_front/NNN_08.jpg`` of the same person."""
     pairs = []
@@ -75,7 +76,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.strength != 100 and a.kind != "rafd-morphing":
         ap.error("--strength is for rafd-morphing only")
-    pairs = KINDS[a.kind](a.root, a.strength)
+    pairs = (rafd_morphing(a.root, a.strength) if a.kind == "rafd-morphing"
+             else KINDS[a.kind](a.root))
     if not pairs:
         raise SystemExit(f"error: no pairs found under {a.root} for {a.kind}")
     base = a.out.resolve().parent
@@ -85,9 +87,7 @@ def main() -> None:
         for n, e, label, subject in pairs:
             w.writerow([os.path.relpath(n.resolve(), base), os.path.relpath(e.resolve(), base),
                         label, subject])
-    counts: dict[str, int] = {}
-    for *_, label, _s in pairs:
-        counts[label] = counts.get(label, 0) + 1
+    counts = Counter(label for _n, _e, label, _s in pairs)
     print(f"{a.out}: {len(pairs)} pairs of {len({p[3] for p in pairs})} people",
           ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
